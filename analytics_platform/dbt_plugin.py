@@ -1,0 +1,23 @@
+"""dbt-duckdb plugin: point DuckDB at the offline extensions before dbt attaches the DuckLake.
+
+``dbt_project/profiles.yml`` names this module under ``plugins``; the attach itself stays in the
+profile, readable by analytics engineers. It runs before the attach because DuckDB reads
+``extension_directory`` only at connect time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from analytics_platform.warehouse import extension_directory
+
+
+class Plugin(BasePlugin):
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        config.setdefault("extension_directory", extension_directory())
+
+    def configure_connection(self, conn: Any) -> None:
+        conn.execute("LOAD ducklake; LOAD sqlite")
+        conn.execute("SET ducklake_max_retry_count = 100; SET ducklake_retry_wait_ms = 50")

@@ -1,0 +1,141 @@
+"""Raw tables: one asset per source contract, plus one for uncontracted datasets.
+
+A single multi-asset loads whatever batch of landed files a run is given (the landing sensor
+passes the batch; a manual materialization takes every file not yet loaded), because one pass
+over the landing folder serves all tables. Assets without new files in a run are skipped, so
+downstream automation only reacts to real new data.
+"""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from analytics_platform.defs.ingestion.checks import raw_asset_key, run_table_checks, table_check_specs
+from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, load_contracts
+from analytics_platform.defs.ingestion.files import scan_landing
+from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY, IngestReport, ingest
+from analytics_platform.resources import WarehouseResource
+
+GROUP = "ingestion"
+CONTRACT_CHECK = "contract_conformity"
+
+
+
+
+def _spec(contract: Contract) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_asset_key(contract.name),
+        description=f"{contract.description}\n\nLoaded from `landing/{contract.file_pattern}` under the contract "
+        f"`{contract.path.name}`; primary key {list(contract.primary_key)}.",
+        group_name=GROUP,
+        kinds={"duckdb", contract.format},
+        owners=["team:data-platform"],
+        skippable=True,
+        tags={"layer": "raw", "source": contract.source},
+        metadata={
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in contract.columns]
+            ),
+            "dagster/table_name": f"lake.raw.{contract.name}",
+            "contract": dg.MetadataValue.path(str(contract.path)),
+        },
+    )
+
+
+class IngestConfig(dg.Config):
+    """Which landed files to load (paths relative to the landing folder); empty = all new ones."""
+
+    files: list[str] = []
+    settle_seconds: float = 2.0
+
+
+def build_raw_assets() -> dg.AssetsDefinition:
+    contracts = load_contracts()
+    specs = [_spec(c) for c in contracts] + [
+        dg.AssetSpec(
+            key=raw_asset_key(UNCONTRACTED_KEY),
+            description="Files no contract describes, loaded with inferred types into one table per dataset "
+            f"(folder) in the `{UNCONTRACTED_SCHEMA}` schema, and flagged for profiling.",
+            group_name=GROUP,
+            kinds={"duckdb"},
+            owners=["team:data-platform"],
+            skippable=True,
+            tags={"layer": "raw"},
+        )
+    ]
+    check_specs = [
+        dg.AssetCheckSpec(CONTRACT_CHECK, asset=s.key, description="Every file of the run met the contract; fails if any was quarantined.")
+        for s in specs
+    ] + [spec for c in contracts for spec in table_check_specs(c)]
+
+    @dg.multi_asset(
+        name="raw_tables",
+        specs=specs,
+        check_specs=check_specs,
+        can_subset=True,
+        pool="warehouse",
+        op_tags={"analytics/ingestion": "landing"},
+    )
+    def raw_tables(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource) -> Iterator[Any]:
+        settings = warehouse.settings
+        files = scan_landing(settings.landing_dir, config.settle_seconds)
+        if config.files:
+            wanted_files = set(config.files)
+            files = [f for f in files if f.relative in wanted_files]
+        wanted = {key.path[-1] for key in context.selected_asset_keys}
+        context.log.info(f"{len(files)} landed file(s) to consider for {sorted(wanted)}")
+        with warehouse.connect() as con:
+            report = ingest(con, files, contracts, settings.quarantine_dir, context.run_id, wanted, context.log.info)
+            yield from _results(context, report)
+            # Table checks run on what is committed, for tables that got data (or were asked for).
+            for c in contracts:
+                names = {k.name for k in context.selected_asset_check_keys if k.asset_key == raw_asset_key(c.name)} - {CONTRACT_CHECK}
+                materialized = raw_asset_key(c.name) in context.selected_asset_keys
+                if names and (c.name in report.loaded or not materialized):
+                    yield from run_table_checks(con, c, names)
+
+    return raw_tables
+
+
+def _results(context: dg.AssetExecutionContext, report: IngestReport) -> Iterator[Any]:
+    for target in sorted(report.targets()):
+        key = raw_asset_key(target)
+        if key not in context.selected_asset_keys:
+            continue
+        loaded, quarantined, dupes = report.loaded.get(target, []), report.quarantined.get(target, []), report.duplicates.get(target, [])
+        rows = sum(f["rows"] for f in loaded)
+        drift = sorted({c for f in loaded for c in f["detected"].get("extra_columns", [])})
+        files_table = "\n".join(
+            f"| `{f['file']}` | {f['rows']:,} | v{f['version']} | {f['detected'].get('encoding', '')} {f['detected'].get('delimiter', '')!r} |"
+            for f in loaded[:200]
+        )
+        if loaded:
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "files_loaded": len(loaded),
+                    "rows_loaded": rows,
+                    "duplicates_skipped": len(dupes),
+                    "files_quarantined": len(quarantined),
+                    "corrected_versions": sum(1 for f in loaded if f["version"] > 1),
+                    "added_columns_ignored": drift,
+                    "files": dg.MetadataValue.md("| file | rows | version | encoding / delimiter |\n|---|---|---|---|\n" + files_table),
+                },
+            )
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=CONTRACT_CHECK,
+            passed=not quarantined and not drift,
+            severity=dg.AssetCheckSeverity.ERROR if quarantined else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "quarantined": dg.MetadataValue.json([
+                    {k: q[k] for k in ("source_file", "reason_code", "reason", "quarantine_path")} for q in quarantined
+                ]),
+                "added_columns": drift,
+            },
+        )
+
+
+raw_tables = build_raw_assets()

@@ -1,0 +1,125 @@
+"""Source contracts: one YAML file per source table in ``contracts/``.
+
+Adding a source means adding a YAML file; the raw asset, its checks and the dbt source it feeds
+are derived from it. Names from the YAML become SQL identifiers, so they are validated here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CONTRACTS_DIR = Path(__file__).parent / "contracts"
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+FORMATS = ("csv", "parquet", "ndjson")
+RAW_SCHEMA = "raw"
+UNCONTRACTED_SCHEMA = "uncontracted"
+
+
+class ContractError(ValueError):
+    """A contract YAML is itself invalid (a bug in the repo, not in a landed file)."""
+
+
+def check_identifier(name: str, what: str) -> str:
+    if not IDENTIFIER.match(name):
+        raise ContractError(f"{what} {name!r} is not a safe identifier ([a-z][a-z0-9_]*)")
+    return name
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB SQL (double quotes, embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    pii: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    table: str
+    description: str
+    file_pattern: str
+    format: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    incremental_key: str | None = None
+    path: Path = field(default=Path(), compare=False)
+
+    @property
+    def name(self) -> str:
+        """``<source>__<table>``: the raw table's name and the last part of its asset key."""
+        return f"{self.source}__{self.table}"
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{RAW_SCHEMA}.{quote_ident(self.name)}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def matches(self, relative_path: str) -> bool:
+        return fnmatch.fnmatchcase(relative_path, self.file_pattern)
+
+
+def _parse(path: Path) -> Contract:
+    raw = yaml.safe_load(path.read_text())
+    try:
+        columns = tuple(
+            Column(
+                name=check_identifier(c["name"], "column"),
+                type=str(c["type"]).upper(),
+                required=bool(c.get("required", False)),
+                pii=bool(c.get("pii", False)),
+                description=c.get("description", ""),
+            )
+            for c in raw["columns"]
+        )
+        contract = Contract(
+            source=check_identifier(raw["source"], "source"),
+            table=check_identifier(raw["table"], "table"),
+            description=raw.get("description", ""),
+            file_pattern=raw["file_pattern"],
+            format=raw["format"],
+            primary_key=tuple(raw["primary_key"]),
+            columns=columns,
+            incremental_key=raw.get("incremental_key"),
+            path=path,
+        )
+    except KeyError as missing:
+        raise ContractError(f"{path.name}: missing key {missing}") from None
+    names = set(contract.column_names)
+    if contract.format not in FORMATS:
+        raise ContractError(f"{path.name}: format must be one of {FORMATS}")
+    unknown = [k for k in (*contract.primary_key, contract.incremental_key) if k and k not in names]
+    if unknown:
+        raise ContractError(f"{path.name}: keys {unknown} are not declared columns")
+    if path.stem != contract.name:
+        raise ContractError(f"{path.name}: file must be named {contract.name}.yaml")
+    return contract
+
+
+@functools.cache
+def load_contracts(directory: Path = CONTRACTS_DIR) -> tuple[Contract, ...]:
+    """All contracts, sorted by name. Cached: they are part of the code, not of the data."""
+    return tuple(sorted((_parse(p) for p in directory.glob("*.yaml")), key=lambda c: c.name))
+
+
+def contract_for(relative_path: str, contracts: tuple[Contract, ...]) -> Contract | None:
+    return next((c for c in contracts if c.matches(relative_path)), None)

@@ -1,0 +1,63 @@
+"""Bookkeeping tables in the warehouse's ``meta`` schema.
+
+``meta.ingest_ledger`` has one row per file version, keyed by content hash: it is written in the
+same transaction as the file's rows, which is what makes a load exactly-once. ``meta.quarantine``
+lists rejected files with a machine-readable code and a sentence for people.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, UNCONTRACTED_SCHEMA, Contract, quote_ident
+
+LINEAGE_COLUMNS = "_source_file VARCHAR, _file_hash VARCHAR, _loaded_at TIMESTAMP"
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA};
+CREATE SCHEMA IF NOT EXISTS {UNCONTRACTED_SCHEMA};
+CREATE TABLE IF NOT EXISTS meta.ingest_ledger (
+    file_hash VARCHAR, source_file VARCHAR, target_table VARCHAR, contracted BOOLEAN,
+    status VARCHAR,            -- loaded | superseded
+    version INTEGER,           -- 1 for the first delivery of a file name, +1 per correction
+    rows_in_file BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
+    size_bytes BIGINT, mtime_ns BIGINT, detected VARCHAR,
+    run_id VARCHAR, loaded_at TIMESTAMP, superseded_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS meta.quarantine (
+    file_hash VARCHAR, source_file VARCHAR, target_table VARCHAR, reason_code VARCHAR,
+    reason VARCHAR, details VARCHAR, quarantine_path VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP
+);
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...] = ()) -> None:
+    """Meta tables, schemas, and one raw table per contract (so dbt sources exist before data)."""
+    from analytics_platform.warehouse import with_retry
+
+    tables = "".join(
+        f"CREATE TABLE IF NOT EXISTS {c.qualified_table} ("
+        + ", ".join(f"{quote_ident(col.name)} {col.type}" for col in c.columns)
+        + f", {LINEAGE_COLUMNS});"
+        for c in contracts
+    )
+    with_retry(lambda: con.execute(DDL + tables), what="creating warehouse tables")
+
+
+def loaded_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT file_hash FROM meta.ingest_ledger").fetchall()}
+
+
+def known_stats(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str]:
+    """(file, size, mtime) → hash of versions already loaded: unchanged files skip re-hashing."""
+    rows = con.execute("SELECT source_file, size_bytes, mtime_ns, file_hash FROM meta.ingest_ledger").fetchall()
+    return {(f, s, m): h for f, s, m, h in rows}
+
+
+def current_versions(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int, str]]:
+    """source_file → (hash, version, target table) of its current (not superseded) version."""
+    rows = con.execute(
+        "SELECT source_file, file_hash, version, target_table FROM meta.ingest_ledger WHERE status = 'loaded'"
+    ).fetchall()
+    return {f: (h, v, t) for f, h, v, t in rows}

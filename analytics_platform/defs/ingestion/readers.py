@@ -1,0 +1,230 @@
+"""Read one landed file into a session-local staging table, or say precisely why not.
+
+Contracted files are staged as text and cast in a separate, counted step, so a bad value is
+reported with its column and an example instead of failing half-way through an insert. CSV
+dialects come from DuckDB's sniffer; the read itself is explicit and strict, because the
+sniffer alone can misread ragged files (one column, or silently dropped rows).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from analytics_platform.defs.ingestion.contracts import Contract, quote_ident
+from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile
+
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "CP1252"}
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class Rejected(Exception):
+    """The file breaks its contract; it goes to quarantine with this reason."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+
+@dataclass
+class Staged:
+    """A file read into the temp table ``name``, validated, waiting for its commit."""
+
+    name: str
+    rows: int
+    columns: list[str]
+    detected: dict[str, Any] = field(default_factory=dict)  # dialect, encoding, schema drift
+    select_sql: str = "*"  # how to turn the staged text into typed contract columns
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str) -> dict[str, Any]:
+    row = con.execute(
+        "SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, HasHeader, Columns "
+        f"FROM sniff_csv({sql_literal(str(file.path))}, encoding={sql_literal(encoding)}, sample_size=20480)"
+    ).fetchone()
+    assert row is not None
+    delimiter, quote, escape, newline, skip, header, columns = row
+    return {
+        "delimiter": delimiter,
+        "quote": None if quote == "(empty)" else quote,
+        "escape": None if escape == "(empty)" else escape,
+        "newline": newline,
+        "skip_rows": skip,
+        "has_header": header,
+        "columns": [c["name"] for c in columns],
+        "encoding": encoding,
+        "dialect_source": "duckdb sniffer",
+    }
+
+
+def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple[str, list[str]] | None:
+    """(delimiter, names) when one of the usual delimiters splits the first line into the
+    expected column names (all of them for a contract; at least two for an unknown dataset)."""
+    with file.path.open(encoding=encoding, errors="replace", newline="") as handle:
+        header = handle.readline().lstrip("\ufeff").rstrip("\r\n")
+    for delimiter in sorted(DELIMITERS, key=header.count, reverse=True):
+        names = [n.strip().strip('"') for n in header.split(delimiter)]
+        if len(names) > 1 and (set(expected) <= set(names) if expected else True):
+            return delimiter, names
+    return None
+
+
+def _read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, dialect: dict[str, Any]) -> None:
+    columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}"
+    options = [
+        f"delim={sql_literal(dialect['delimiter'])}",
+        f"quote={sql_literal(dialect['quote'] or '')}",
+        f"escape={sql_literal(dialect['escape'] or '')}",
+        f"header={'true' if dialect['has_header'] else 'false'}",
+        f"skip={int(dialect['skip_rows'])}",
+        f"encoding={sql_literal(dialect['encoding'])}",
+        f"columns={columns}",
+        "auto_detect=false, strict_mode=true, null_padding=false, parallel=true",
+    ]
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_literal(str(file.path))}, {', '.join(options)})"
+        )
+    except duckdb.Error as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        useful = [line for line in lines if line.startswith(("Expected Number of Columns", "Original Line", "CSV Error on Line"))]
+        first_line = " | ".join(useful[:3]) or lines[0]
+        raise Rejected(
+            "ragged_rows" if "Expected Number of Columns" in str(error) or "CSV Error on Line" in str(error) else "malformed_csv",
+            f"DuckDB could not read the file strictly with the detected dialect: {first_line}",
+            duckdb_error=str(error)[:2000],
+        ) from None
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, stage: str, contract: Contract | None) -> Staged:
+    encoding = DUCKDB_ENCODINGS[fp.encoding or "utf-8"]
+    try:
+        dialect = _csv_dialect(con, file, encoding)
+    except duckdb.Error as error:
+        raise Rejected("malformed_csv", f"DuckDB's CSV sniffer failed: {str(error).splitlines()[0]}") from None
+    required = contract.required_columns if contract else []
+    sniffed_ok = set(required) <= set(dialect["columns"]) and (contract or len(dialect["columns"]) > 1)
+    if not sniffed_ok:
+        # The sniffer's guess does not fit: typically rows with more or fewer fields than the
+        # header make it fall back to one column, or to "no header". If the header line splits
+        # into the expected names, read strictly with it: that loads a good file correctly or
+        # names the ragged line.
+        split = _header_split(file, fp.encoding or "utf-8", required)
+        if split:
+            dialect.update(delimiter=split[0], columns=split[1], has_header=True, skip_rows=0,
+                           dialect_source="header line (the sniffer's guess did not match it)")
+        elif contract and len(dialect["columns"]) == 1:
+            raise Rejected(
+                "wrong_delimiter",
+                f"The file reads as a single column {dialect['columns'][0]!r}; none of {list(DELIMITERS)} "
+                "splits its header into the contract's columns.",
+                detected_columns=dialect["columns"],
+            )
+    _read_csv_text(con, file, stage, dialect)
+    return _finish(con, stage, dialect, contract, textual=True)
+
+
+def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, contract: Contract | None) -> Staged:
+    path = sql_literal(str(file.path))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_parquet({path})")
+        declared_rows = con.execute(f"SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata({path})").fetchone()
+    except duckdb.Error as error:
+        raise Rejected("malformed_parquet", f"Not a readable Parquet file: {str(error).splitlines()[0]}") from None
+    columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+    staged = _finish(con, stage, {"format": "parquet", "columns": columns}, contract, textual=False)
+    staged.detected["rows_in_footer"] = int(declared_rows[0] or 0) if declared_rows else 0
+    return staged
+
+
+def stage_ndjson(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, stage: str, contract: Contract | None) -> Staged:
+    path = sql_literal(str(file.path))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_objects AS SELECT json FROM read_ndjson_objects({path})")
+        bad = con.execute(f"SELECT count(*) FROM {stage}_objects WHERE json_type(json) <> 'OBJECT'").fetchone()
+    except duckdb.Error as error:
+        raise Rejected("malformed_json", f"A line is not valid JSON: {str(error).splitlines()[0]}") from None
+    if bad and bad[0]:
+        raise Rejected("malformed_json", f"{bad[0]} line(s) are JSON but not objects")
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, rowid AS r FROM {stage}_objects) GROUP BY k ORDER BY min(r)"
+        ).fetchall()
+    ]
+    if contract is None:
+        # Let DuckDB infer types for datasets nobody has described yet.
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_json({path}, format='newline_delimited')")
+        except duckdb.Error as error:
+            raise Rejected("malformed_json", f"DuckDB could not infer a table: {str(error).splitlines()[0]}") from None
+        columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+        return _finish(con, stage, {"format": "ndjson", "columns": columns}, None, textual=False)
+    extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(k)}" for k in keys) or "NULL AS _empty"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract} FROM {stage}_objects")
+    con.execute(f"DROP TABLE {stage}_objects")
+    return _finish(con, stage, {"format": "ndjson", "columns": keys}, contract, textual=True)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool) -> Staged:
+    rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # type: ignore[index]
+    columns: list[str] = list(detected["columns"])
+    staged = Staged(stage, rows, columns, detected)
+    if contract is None:
+        if textual:  # uncontracted CSV: let DuckDB infer types from the text it read strictly
+            staged.select_sql = "*"
+        return staged
+    missing = [c for c in contract.required_columns if c not in columns]
+    if missing:
+        raise Rejected("missing_required_column", f"Required column(s) {missing} are missing; the file has {columns}.", missing=missing, found=columns)
+    extra = [c for c in columns if c not in contract.column_names]
+    detected["extra_columns"] = extra
+    present = [c for c in contract.columns if c.name in columns]
+    if rows:
+        probes = ", ".join(
+            f"count(*) FILTER (WHERE {quote_ident(c.name)} IS NOT NULL AND TRY_CAST({quote_ident(c.name)} AS {c.type}) IS NULL), "
+            f"any_value({quote_ident(c.name)}::VARCHAR) FILTER (WHERE {quote_ident(c.name)} IS NOT NULL AND TRY_CAST({quote_ident(c.name)} AS {c.type}) IS NULL), "
+            f"count(*) FILTER (WHERE {quote_ident(c.name)} IS NULL)"
+            for c in present
+        )
+        result = con.execute(f"SELECT {probes} FROM {stage}").fetchone()
+        assert result is not None
+        bad_casts, nulls = {}, {}
+        for i, column in enumerate(present):
+            failed, example, null_count = result[3 * i : 3 * i + 3]
+            if failed:
+                bad_casts[column.name] = {"rows": failed, "type": column.type, "example": example}
+            if column.required and null_count:
+                nulls[column.name] = null_count
+        if bad_casts:
+            text = "; ".join(f"{k}: {v['rows']} value(s) not {v['type']}, e.g. {v['example']!r}" for k, v in bad_casts.items())
+            raise Rejected("type_cast_failed", f"Values do not cast to the declared types: {text}", columns=bad_casts)
+        if nulls:
+            raise Rejected("required_null", f"Required column(s) have empty values: {nulls}", columns=nulls)
+    staged.select_sql = ", ".join(
+        (f"TRY_CAST({quote_ident(c.name)} AS {c.type})" if c.name in columns else f"NULL::{c.type}") + f" AS {quote_ident(c.name)}"
+        for c in contract.columns
+    )
+    return staged
+
+
+def describe(detected: dict[str, Any]) -> str:
+    return json.dumps(detected, default=str, sort_keys=True)
+
+
+def infer_csv_types(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, staged: Staged) -> None:
+    """Uncontracted CSV: re-read with the validated dialect, letting DuckDB infer column types."""
+    d = staged.detected
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_literal(str(file.path))}, "
+        f"delim={sql_literal(d['delimiter'])}, quote={sql_literal(d['quote'] or '')}, escape={sql_literal(d['escape'] or '')}, "
+        f"header={'true' if d['has_header'] else 'false'}, skip={int(d['skip_rows'])}, encoding={sql_literal(d['encoding'])}, "
+        "strict_mode=true, null_padding=false, sample_size=-1)"
+    )

@@ -1,0 +1,59 @@
+"""The landing sensor: new files → one ingestion run per batch, no click needed.
+
+The cursor remembers each requested file's size and modification time, so a file is requested
+once, and again only if it is re-delivered with other content (a corrected version). The run key
+is derived from the batch, so a sensor tick that is retried never launches the same batch twice.
+Files still being written (temp suffixes, or changed within ``SETTLE_SECONDS``) wait.
+"""
+
+
+import hashlib
+import json
+
+import dagster as dg
+
+from analytics_platform.defs.ingestion.assets import raw_asset_key, raw_tables
+from analytics_platform.defs.ingestion.contracts import contract_for, load_contracts
+from analytics_platform.defs.ingestion.files import scan_landing
+from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY
+from analytics_platform.resources import WarehouseResource
+
+SETTLE_SECONDS = 2.0
+MAX_FILES_PER_RUN = 2000
+
+
+def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
+    """Files that are new or changed since the cursor, oldest name first."""
+    return sorted(f for f, stamp in files_now.items() if cursor.get(f) != stamp)[:MAX_FILES_PER_RUN]
+
+
+@dg.sensor(
+    name="landing_sensor",
+    description="Watches the landing folder and launches an ingestion run for each batch of new or corrected files.",
+    target=raw_tables,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult | dg.SkipReason:
+    landing = warehouse.settings.landing_dir
+    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    files = {f.relative: f"{f.size}:{f.mtime_ns}" for f in scan_landing(landing, SETTLE_SECONDS)}
+    batch = plan_batch(files, cursor)
+    if not batch:
+        return dg.SkipReason(f"No new files in {landing}")
+    contracts = load_contracts()
+    targets = sorted({(c.name if (c := contract_for(f, contracts)) else UNCONTRACTED_KEY) for f in batch})
+    run_key = hashlib.sha256("\n".join(f"{f}@{files[f]}" for f in batch).encode()).hexdigest()[:32]
+    cursor.update({f: files[f] for f in batch})
+    cursor = {f: s for f, s in cursor.items() if f in files}  # forget files that left the folder
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=run_key,
+                asset_selection=[raw_asset_key(t) for t in targets],
+                run_config={"ops": {"raw_tables": {"config": {"files": batch, "settle_seconds": 0.0}}}},
+                tags={"analytics/ingestion": "landing", "analytics/files": str(len(batch))},
+            )
+        ],
+        cursor=json.dumps(cursor, sort_keys=True),
+    )

@@ -1,0 +1,42 @@
+"""Resources shared by every asset, chosen once from the environment (see settings.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+
+from analytics_platform import warehouse
+from analytics_platform.settings import Settings, load_settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckLake warehouse. Paths default to the project's settings; tests pass temp dirs."""
+
+    warehouse_dir: str | None = None
+    landing_dir: str | None = None
+    state_dir: str | None = None
+
+    @property
+    def settings(self) -> Settings:
+        import dataclasses
+        from pathlib import Path
+
+        base = load_settings()
+        overrides = {}
+        if self.state_dir:
+            state = Path(self.state_dir)
+            overrides.update(state_dir=state, warehouse_dir=state / "warehouse", quarantine_dir=state / "quarantine",
+                             reports_dir=state / "reports", mlflow_dir=state / "mlflow")
+        if self.warehouse_dir:
+            overrides["warehouse_dir"] = Path(self.warehouse_dir)
+        if self.landing_dir:
+            overrides["landing_dir"] = Path(self.landing_dir)
+        return dataclasses.replace(base, **overrides)
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.session(self.settings, read_only=read_only) as con:
+            yield con

@@ -1,0 +1,101 @@
+"""Connections to the warehouse: DuckDB 1.4 (LTS) serving a DuckLake.
+
+The DuckLake keeps its catalog in SQLite and its data as Parquet files, so several processes
+(ingestion runs, dbt runs, an analyst's notebook) can read and write at once; a plain DuckDB
+file allows one writer and no readers beside it. Extensions load from the pinned
+``duckdb-ext-*`` packages, so nothing is downloaded. A connection is opened only when asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from analytics_platform.settings import Settings, load_settings
+
+LAKE = "lake"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Errors that mean "someone else committed first / held the catalog": safe to retry the whole
+# transaction. Anything else (a cast error, a missing column) is a real failure.
+_RETRYABLE = ("database is locked", "conflict", "Failed to commit", "write-write")
+
+
+def extension_directory() -> str:
+    """Folder of the offline DuckDB extensions shipped by the ``duckdb-ext-*`` wheels."""
+    import duckdb_ext  # namespace package: only data files
+
+    return str(Path(next(iter(duckdb_ext.__path__))) / "extensions")
+
+
+def attach_sql(settings: Settings, read_only: bool = False) -> str:
+    options = [f"DATA_PATH '{settings.data_path}/'"]
+    if read_only:
+        options.append("READ_ONLY")
+    return f"ATTACH IF NOT EXISTS 'ducklake:sqlite:{settings.catalog_path}' AS {LAKE} ({', '.join(options)})"
+
+
+def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the DuckLake attached as the default catalog."""
+    settings = settings or load_settings()
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"extension_directory": extension_directory()})
+    con.execute("LOAD ducklake; LOAD sqlite; LOAD encodings")
+    # DuckLake retries catalog conflicts itself; SQLite's "database is locked" under several
+    # writers needs more patience than the default 10 attempts.
+    con.execute("SET ducklake_max_retry_count = 100; SET ducklake_retry_wait_ms = 50")
+    con.execute(attach_sql(settings, read_only))
+    con.execute(f"USE {LAKE}")
+    return con
+
+
+@contextlib.contextmanager
+def session(settings: Settings | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(settings, read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def is_retryable(error: BaseException) -> bool:
+    return isinstance(error, duckdb.Error) and any(s in str(error) for s in _RETRYABLE)
+
+
+def with_retry(work: Callable[[], T], attempts: int = 8, what: str = "transaction") -> T:
+    """Run ``work`` (one whole transaction, idempotent) again when the commit lost a race."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except duckdb.Error as error:
+            if attempt == attempts or not is_retryable(error):
+                raise
+            wait = min(5.0, 0.1 * 2**attempt) * (0.5 + random.random())
+            log.warning("%s lost a commit race (%s); retry %d in %.1fs", what, error, attempt, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def transaction(con: duckdb.DuckDBPyConnection, body: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """``body`` inside BEGIN/COMMIT, rolled back on any error, retried on commit conflicts."""
+
+    def attempt() -> T:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = body(con)
+            con.execute("COMMIT")
+            return result
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
+
+    return with_retry(attempt)
