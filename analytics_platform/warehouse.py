@@ -48,7 +48,8 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
     settings = settings or load_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"extension_directory": extension_directory()})
-    con.execute("LOAD ducklake; LOAD sqlite; LOAD encodings")
+    # `encodings` (364 MB, 1.5 s to load) is loaded only for files that need it, see readers.py.
+    con.execute("LOAD ducklake; LOAD sqlite")
     # DuckLake retries catalog conflicts itself; SQLite's "database is locked" under several
     # writers needs more patience than the default 10 attempts.
     con.execute("SET ducklake_max_retry_count = 100; SET ducklake_retry_wait_ms = 50")

@@ -7,6 +7,7 @@ downstream automation only reacts to real new data.
 """
 
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,8 @@ def _spec(contract: Contract) -> dg.AssetSpec:
         kinds={"duckdb", contract.format},
         owners=["team:data-platform"],
         skippable=True,
+        # Sources deliver daily; a table without new data for 26 h shows as stale in the UI.
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25)),
         tags={"layer": "raw", "source": contract.source},
         metadata={
             "dagster/column_schema": dg.TableSchema(

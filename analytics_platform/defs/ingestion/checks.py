@@ -6,11 +6,9 @@
 - ``primary_key_unique``: no two current rows share primary key and incremental key (WARN:
   exact re-deliveries happen at the source; staging keeps one).
 - ``required_columns_not_null``.
-- freshness: each raw table got data in the last day.
 """
 
 
-import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -105,10 +103,3 @@ def _not_null(con, c: Contract) -> dg.AssetCheckResult:
         asset_key=raw_asset_key(c.name), check_name="required_columns_not_null", passed=not nulls,
         metadata={"null_counts": dg.MetadataValue.json(nulls)},
     )
-
-
-freshness_checks = dg.build_last_update_freshness_checks(
-    assets=[raw_asset_key(c.name) for c in CONTRACTS],
-    lower_bound_delta=dt.timedelta(hours=26),
-)
-freshness_sensor = dg.build_sensor_for_freshness_checks(freshness_checks=freshness_checks, minimum_interval_seconds=300)

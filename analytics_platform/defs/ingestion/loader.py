@@ -8,6 +8,7 @@ quarantined with their reason; good files beside them still load.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -64,17 +65,15 @@ def _expected_rows(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerp
     if file.path.suffix.lower() == ".parquet" or (contract and contract.format == "parquet"):
         return int(staged.detected.get("rows_in_footer", staged.rows))
     header = 1 if staged.detected.get("has_header", False) else 0
-    if not fp.has_quote:
+    if not fp.has_quote and fp.encoding != "utf-16":
         return fp.records - header - int(staged.detected.get("skip_rows", 0) or 0)
-    # Quoted fields may hold newlines: count records with a quote-aware single-column read.
-    encoding = readers.DUCKDB_ENCODINGS[fp.encoding or "utf-8"]
-    quote = sql_literal(staged.detected.get("quote") or '"')
-    row = con.execute(
-        f"SELECT count(*) FROM read_csv({sql_literal(str(file.path))}, columns={{'record': 'VARCHAR'}}, "
-        f"delim='\x1f', quote={quote}, header=false, "
-        f"auto_detect=false, strict_mode=false, encoding={sql_literal(encoding)})"
-    ).fetchone()
-    return int(row[0]) - header if row else 0
+    # Quoted fields may hold newlines (and UTF-16 has two-byte ones): count records with
+    # Python's csv module, a parser independent of DuckDB's, on the decoded text.
+    with file.path.open(encoding=fp.encoding or "utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=staged.detected.get("delimiter") or ",",
+                            quotechar=staged.detected.get("quote") or '"')
+        records = sum(1 for record in reader if record)
+    return records - header - int(staged.detected.get("skip_rows", 0) or 0)
 
 
 def _stage(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, contract: Contract | None, stage: str) -> Staged:

@@ -105,6 +105,8 @@ def _read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str,
 
 def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, stage: str, contract: Contract | None) -> Staged:
     encoding = DUCKDB_ENCODINGS[fp.encoding or "utf-8"]
+    if encoding not in ("utf-8", "utf-16", "latin-1"):  # DuckDB reads only these natively
+        con.execute("LOAD encodings")
     try:
         dialect = _csv_dialect(con, file, encoding)
     except duckdb.Error as error:

@@ -1,0 +1,112 @@
+"""The platform's commands, run inside the project's virtualenv (see ``__main__.py``).
+
+    up           sample data into the landing folder (if empty), dbt manifest, then `dagster dev`
+                 on 127.0.0.1:3000 with sensors and automation on: data flows without a click.
+    test         the test suite (pytest; extra arguments are passed on).
+    materialize  headless one-shot: ingest what is landed and materialize every asset once;
+                 exits non-zero if a run step or an ERROR-severity check fails.
+    generate     (re)write the sample data: `generate --scale 10 --days 120`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from analytics_platform.settings import PROJECT_ROOT, load_settings
+
+
+def _dagster_home() -> Path:
+    """DAGSTER_HOME inside the git-ignored state folder, using the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().state_dir / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    link = home / "dagster.yaml"
+    if not link.exists():
+        link.symlink_to(PROJECT_ROOT / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _ensure_sample_data(scale: float, days: int) -> None:
+    landing = load_settings().landing_dir
+    if landing.exists() and any(p.is_file() for p in landing.rglob("*")):
+        print(f"Landing folder {landing} already has files: not generating sample data.")
+        return
+    _generate(scale, days, landing)
+
+
+def _generate(scale: float, days: int, out: Path) -> None:
+    from analytics_platform.sample_data.cli import main as generate_main
+
+    generate_main(["--scale", str(scale), "--days", str(days), "--out", str(out)])
+
+
+def _prepare_dbt() -> None:
+    try:
+        from analytics_platform.defs.transform.project import prepare_manifest
+    except ImportError:
+        return
+    prepare_manifest()
+
+
+def up(args: argparse.Namespace) -> int:
+    _dagster_home()
+    _ensure_sample_data(args.scale, args.days)
+    _prepare_dbt()
+    cmd = ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI: http://{args.host}:{args.port}  (Ctrl-C stops; state in {os.environ['DAGSTER_HOME']})", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execvp(cmd[0], [str(Path(sys.executable).parent / cmd[0]), *cmd[1:]])
+
+
+def test(rest: list[str]) -> int:
+    return subprocess.call([sys.executable, "-m", "pytest", *rest], cwd=PROJECT_ROOT)
+
+
+def materialize(args: argparse.Namespace) -> int:
+    from analytics_platform.materialize_all import run_everything
+
+    _dagster_home()
+    if args.sample_data:
+        _ensure_sample_data(args.scale, args.days)
+    _prepare_dbt()
+    return run_everything()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "test":
+        return test(argv[1:])
+    parser = argparse.ArgumentParser(prog="python3 -m analytics_platform", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "materialize"):
+        p = sub.add_parser(name)
+        p.add_argument("--scale", type=float, default=1.0, help="sample data scale (1 ≈ 1M events)")
+        p.add_argument("--days", type=int, default=120)
+        if name == "up":
+            p.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+            p.add_argument("--port", type=int, default=3000)
+        else:
+            p.add_argument("--no-sample-data", dest="sample_data", action="store_false")
+    g = sub.add_parser("generate")
+    g.add_argument("--scale", type=float, default=1.0)
+    g.add_argument("--days", type=int, default=120)
+    g.add_argument("--out", type=Path, default=None)
+    sub.add_parser("test", help="run the test suite")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args)
+    if args.command == "materialize":
+        return materialize(args)
+    if args.command == "generate":
+        _generate(args.scale, args.days, args.out or load_settings().landing_dir)
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

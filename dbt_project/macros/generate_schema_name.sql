@@ -1,0 +1,4 @@
+{#- Schemas are the layer names (staging, marts, …), not "<target schema>_<layer>". -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {{ (custom_schema_name or target.schema) | trim }}
+{%- endmacro %}
