@@ -94,7 +94,7 @@ def build_calendar(seed: int, days: int, start_date: dt.date) -> Calendar:
     anomalies: list[dict] = []
     n = n_anomalies(days)
     if n:
-        order = list(rng.permutation(list(ANOMALY_TYPES)))
+        order = [str(k) for k in rng.permutation(list(ANOMALY_TYPES))]
         kinds = (order * 2)[:n]
         for day, kind in zip(_anomaly_days(rng, days, n), kinds):
             mechanism, mult, metrics, direction = ANOMALY_TYPES[kind]

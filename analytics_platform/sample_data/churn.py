@@ -18,16 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import config as C
-from .customers import Customers
+from .customers import Customers, base_hazard
 from .orders import NO_TIME, Orders
 
 
 def hazards(cust: Customers) -> np.ndarray:
     """Daily hazard before any bad order, per customer."""
-    p = C.CHURN
-    b_ch = np.array([p["b_channel"][c] for c in C.CHANNELS])[cust.channel]
-    return p["base_hazard_per_day"] * np.exp(
-        b_ch - p["b_engagement"] * np.log(cust.engagement / p["engagement_reference"]))
+    return base_hazard(cust.channel, cust.engagement)
 
 
 def first_bad_s(cust: Customers, orders: Orders) -> np.ndarray:

@@ -41,10 +41,10 @@ HOURLY = np.array(
 )
 
 # --- population (scale 1) --------------------------------------------------
-INITIAL_CUSTOMERS = 20_000  # already signed up before the first day
-SIGNUPS_PER_DAY = 110.0
-ANON_SESSIONS_PER_DAY = 1_000.0
-ENGAGEMENT_MEDIAN = 0.055  # logged-in sessions per day
+INITIAL_CUSTOMERS = 5_000  # already signed up before the first day
+SIGNUPS_PER_DAY = 45.0
+ANON_SESSIONS_PER_DAY = 700.0
+ENGAGEMENT_MEDIAN = 0.10  # logged-in sessions per day
 ENGAGEMENT_SIGMA = 0.95  # log-normal spread of the latent engagement rate
 ACQ_CHANNEL_SESSION_SHARE = 0.6  # logged-in sessions coming via the acquisition channel
 
@@ -69,10 +69,10 @@ P_CUSTOMER_CORRECTION = 0.02  # customers re-delivered with new email/country
 # --- churn (hazard per day) ------------------------------------------------
 CHURN = {
     "base_hazard_per_day": 0.006,
-    "b_bad_order": 1.6,
-    "b_engagement": 1.3,
+    "b_bad_order": 2.5,
+    "b_engagement": 2.0,
     "engagement_reference": ENGAGEMENT_MEDIAN,
-    "b_channel": dict(zip(CHANNELS, (-0.2, 0.0, 0.6, -0.3, -0.4))),
+    "b_channel": dict(zip(CHANNELS, (-0.3, 0.0, 1.0, -0.4, -0.7))),
 }
 
 # --- experiment ------------------------------------------------------------

@@ -14,6 +14,7 @@ import polars as pl
 
 from . import config as C
 from .calendar import Calendar, time_of_day
+from .convert import file_dates
 
 FIRST = ("Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas",
          "Katrin", "Luca", "Marie", "Noah", "Olga", "Paul", "Rosa", "Sven", "Tara", "Yusuf")
@@ -40,28 +41,50 @@ class Customers:
         return np.arange(1, self.n + 1, dtype=np.int64)
 
 
+def base_hazard(channel: np.ndarray, engagement: np.ndarray) -> np.ndarray:
+    """Daily churn hazard without a bad order (see ``churn.py`` for the model)."""
+    p = C.CHURN
+    b_ch = np.array([p["b_channel"][c] for c in C.CHANNELS])[channel]
+    return p["base_hazard_per_day"] * np.exp(
+        b_ch - p["b_engagement"] * np.log(engagement / p["engagement_reference"]))
+
+
+def _engagement(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
+    return C.ENGAGEMENT_MEDIAN * C.CHANNEL_ENGAGEMENT[channel] * rng.lognormal(0.0, C.ENGAGEMENT_SIGMA, channel.size)
+
+
+def _initial_base(rng: np.random.Generator, n0: int) -> tuple[np.ndarray, ...]:
+    """Customers who signed up in the year before the run AND are still active.
+
+    Candidates are thinned by their survival probability exp(-hazard * age),
+    so the base starts in a steady state (survivors skew engaged) instead of
+    shedding all its low-engagement members in the first week.
+    """
+    m = 10 * n0
+    signup = rng.integers(-365 * C.DAY_S, 0, m)
+    channel = rng.choice(len(C.CHANNELS), m, p=C.CHANNEL_MIX)
+    country = rng.choice(len(C.COUNTRIES), m, p=C.COUNTRY_WEIGHTS)
+    engagement = _engagement(rng, channel)
+    survive = rng.random(m) < np.exp(base_hazard(channel, engagement) * signup / C.DAY_S)
+    pick = np.flatnonzero(survive)[:n0]
+    return signup[pick], channel[pick], country[pick], engagement[pick]
+
+
 def build_customers(seed: int, scale: float, cal: Calendar, noise: np.ndarray) -> Customers:
     rng = C.rng(seed, "customers")
-    n0 = int(round(C.INITIAL_CUSTOMERS * scale))
-    s0 = rng.integers(-365 * C.DAY_S, 0, n0)
-    ch0 = rng.choice(len(C.CHANNELS), n0, p=C.CHANNEL_MIX)
-    co0 = rng.choice(len(C.COUNTRIES), n0, p=C.COUNTRY_WEIGHTS)
-
+    s0, ch0, co0, e0 = _initial_base(rng, int(round(C.INITIAL_CUSTOMERS * scale)))
     lam = (C.SIGNUPS_PER_DAY * scale * cal.traffic[:, None, None]
            * C.CHANNEL_MIX[None, :, None] * C.COUNTRY_WEIGHTS[None, None, :] * noise)
     counts = rng.poisson(lam).ravel()
     cell = np.repeat(np.arange(counts.size), counts)
     day, ch1, co1 = np.unravel_index(cell, lam.shape)
     s1 = day * C.DAY_S + time_of_day(rng, cell.size)
+    e1 = _engagement(rng, ch1)
 
     signup = np.concatenate([s0, s1])
-    channel = np.concatenate([ch0, ch1])
-    country = np.concatenate([co0, co1])
-    order = np.lexsort((rng.random(signup.size), signup))
-    channel, country, signup = channel[order], country[order], signup[order]
-    engagement = (C.ENGAGEMENT_MEDIAN * C.CHANNEL_ENGAGEMENT[channel]
-                  * rng.lognormal(0.0, C.ENGAGEMENT_SIGMA, signup.size))
-    return Customers(signup.astype(np.int64), channel, country, engagement)
+    order = np.argsort(signup, kind="stable")
+    return Customers(signup[order].astype(np.int64), np.concatenate([ch0, ch1])[order],
+                     np.concatenate([co0, co1])[order], np.concatenate([e0, e1])[order])
 
 
 def customer_rows(seed: int, cust: Customers, cal: Calendar, start_epoch: int) -> tuple[pl.DataFrame, dict]:
@@ -79,7 +102,7 @@ def customer_rows(seed: int, cust: Customers, cal: Calendar, start_epoch: int) -
              + pl.Series(cid).cast(pl.Utf8) + "@" + pl.Series(DOMAINS)[dom])
     file_day = np.maximum(cust.signup_s // C.DAY_S, 0)
     base = pl.DataFrame({
-        "_file_day": file_day.astype(np.int32),
+        "_file_date": file_dates(file_day, cal.start_date),
         "customer_id": cid,
         "email": email,
         "first_name": first.set(pl.Series(rng.random(n) < 0.03), None),
@@ -97,7 +120,7 @@ def customer_rows(seed: int, cust: Customers, cal: Calendar, start_epoch: int) -
     change_country = rng.random(pick.size) < 0.4
     new_country = (cust.country[pick] + rng.integers(1, len(C.COUNTRIES), pick.size)) % len(C.COUNTRIES)
     corr = base[pick].with_columns(
-        _file_day=pl.Series(corr_day.astype(np.int32)),
+        _file_date=file_dates(corr_day, cal.start_date),
         _updated_s=pl.Series(corr_s.astype(np.int64)),
         email=pl.when(pl.Series(~change_country)).then(
             pl.col("email").str.replace(r"@.*$", "@newmail.example")).otherwise(pl.col("email")),
@@ -105,8 +128,8 @@ def customer_rows(seed: int, cust: Customers, cal: Calendar, start_epoch: int) -
         .then(pl.Series(C.COUNTRIES)[new_country]).otherwise(pl.col("country_code")),
     )
     out = pl.concat([base, corr]).with_columns(
-        signed_up_at=pl.from_epoch(pl.col("_signup_s") + start_epoch, time_unit="s"),
-        updated_at=pl.from_epoch(pl.col("_updated_s") + start_epoch, time_unit="s"),
+        signed_up_at=pl.from_epoch(pl.col("_signup_s") + start_epoch, time_unit="s").cast(pl.Datetime("us")),
+        updated_at=pl.from_epoch(pl.col("_updated_s") + start_epoch, time_unit="s").cast(pl.Datetime("us")),
     ).drop("_signup_s", "_updated_s")
     summary = {
         "customers": n,

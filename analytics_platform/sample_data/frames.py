@@ -14,25 +14,10 @@ import numpy as np
 import polars as pl
 
 from . import config as C
+from .convert import file_dates, ids, ts
 from .funnel import EVENT_TYPES, Funnel
 from .products import Products
 from .sessions import Sessions
-
-EPOCH = dt.date(1970, 1, 1)
-
-
-def ts(seconds: np.ndarray, start_epoch: int) -> pl.Series:
-    """Seconds since run start -> microsecond timestamps (no time zone, UTC)."""
-    return pl.from_epoch(pl.Series(seconds + start_epoch, dtype=pl.Int64), time_unit="s").cast(pl.Datetime("us"))
-
-
-def file_dates(day: np.ndarray, start_date: dt.date) -> pl.Series:
-    return pl.Series((np.asarray(day) + (start_date - EPOCH).days).astype(np.int32)).cast(pl.Date)
-
-
-def ids(prefix: str, numbers: np.ndarray) -> pl.Series:
-    return prefix + pl.Series(numbers, dtype=pl.Int64).cast(pl.Utf8)
-
 
 def sessions_frame(sess: Sessions, start_s: np.ndarray, session_id: pl.Series,
                    start_date: dt.date, start_epoch: int) -> pl.DataFrame:
@@ -58,7 +43,7 @@ def events_frame(seed: int, fun: Funnel, order: np.ndarray, customer: np.ndarray
     """
     rng = C.rng(seed, "events")
     counts = fun.n_events[order]
-    new_off = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    new_off = (np.cumsum(counts) - counts).astype(np.int64)
     s = np.repeat(np.arange(order.size), counts)
     idx = fun.ev_offset[order][s] + (np.arange(s.size) - new_off[s])
     dup = rng.random(s.size) < C.P_EVENT_DUPLICATE

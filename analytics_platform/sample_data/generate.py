@@ -9,7 +9,7 @@ removed. Ids are assigned last, so they are dense and time-ordered.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -19,7 +19,8 @@ from .calendar import build_calendar
 from .churn import churn_times, first_bad_s, hazards
 from .customers import build_customers, customer_rows
 from .experiment import experiment_truth, treated_sessions
-from .frames import events_frame, experiment_frames, ids, products_frame, sessions_frame, ts
+from .convert import ids, ts
+from .frames import events_frame, experiment_frames, products_frame, sessions_frame
 from .funnel import run_funnel
 from .marketing import ad_spend_frame, spend_noise
 from .order_rows import daily_truth, order_frames, quirk_summary
@@ -49,7 +50,6 @@ class ShopData:
     tables: dict[str, pl.DataFrame]
     ground_truth: dict
     customer_truth: pl.DataFrame
-    extras: dict = field(default_factory=dict)
 
 
 def generate(seed: int = 42, scale: float = 1.0, days: int = 120,
@@ -77,7 +77,7 @@ def generate(seed: int = 42, scale: float = 1.0, days: int = 120,
     keep = fun.valid & (~logged_in | alive)
     orders = orders.subset(keep[orders.sess])
     kept = np.flatnonzero(keep)
-    final = kept[np.lexsort((kept, fun.start_s[kept]))]
+    final = kept[np.argsort(fun.start_s[kept], kind="stable")]
     rank = np.full(sess.n, -1, dtype=np.int64)
     rank[final] = np.arange(final.size)
     session_id = ids("s", np.arange(1, final.size + 1))
@@ -123,6 +123,7 @@ def generate(seed: int = 42, scale: float = 1.0, days: int = 120,
         sessions=np.bincount(start_s // C.DAY_S, minlength=days).tolist(),
         experiment=exp_truth, churn_inputs=(cust, churn_s, bad_s), customers=cust_summary,
         quirks=quirk_summary(orders), products=products,
+        duplicate_event_rows=int(tables["web.events"].height - fun.n_events[final].sum()),
     )
     return ShopData(seed, scale, days, start_date, tables, truth, customer_truth)
 

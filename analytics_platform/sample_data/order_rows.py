@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from . import config as C
-from .frames import file_dates, ts
+from .convert import file_dates, ts
 from .orders import CANCELLED, NO_TIME, RETURNED, STATUSES, Orders
 
 

@@ -76,7 +76,7 @@ def build_orders(seed: int, sess: Sessions, fun: Funnel, products: Products, day
 
     n_lines = 1 + rng.choice(4, n, p=C.ITEM_LINES_P)
     line_order = np.repeat(np.arange(n), n_lines)
-    first_line = np.concatenate([[0], np.cumsum(n_lines)[:-1]]).astype(np.int64)
+    first_line = (np.cumsum(n_lines) - n_lines).astype(np.int64)
     product = rng.choice(len(products.product_id), line_order.size, p=products.popularity)
     product[first_line] = fun.ev_product[fun.purchase_event[sel]]
     qty = 1 + rng.choice(3, line_order.size, p=C.QUANTITY_P)

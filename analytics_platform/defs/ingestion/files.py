@@ -66,6 +66,7 @@ class Fingerprint:
     has_nul: bool
     has_quote: bool
     records: int  # non-blank lines (a record count when no field is quoted)
+    header: bytes = b""  # the first line, raw: files with identical headers can be read together
 
 
 def fingerprint(path: Path) -> Fingerprint:
@@ -74,11 +75,12 @@ def fingerprint(path: Path) -> Fingerprint:
     utf8_ok, has_nul, has_quote, has_c1 = True, False, False, False
     newlines = blanks = size = 0
     previous = b""
-    first = b""
+    first = first_line = b""
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             if not first:
                 first = chunk[:4]
+                first_line = chunk.split(b"\n", 1)[0][:65536]
             sha.update(chunk)
             size += len(chunk)
             joined = previous + chunk  # blank lines may straddle a chunk boundary
@@ -123,4 +125,5 @@ def fingerprint(path: Path) -> Fingerprint:
         has_nul=has_nul,
         has_quote=has_quote,
         records=lines - blanks - leading_blank,
+        header=first_line,
     )

@@ -20,13 +20,14 @@ from typing import Any
 import duckdb
 
 from analytics_platform.defs.ingestion import ledger, readers
+from analytics_platform.defs.ingestion.batch import PATH_COLUMN, batchable, stage_batch
 from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, contract_for, quote_ident
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
 from analytics_platform.defs.ingestion.quarantine import quarantine_file
 from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
 from analytics_platform.warehouse import transaction
 
-GROUP_ROWS = 2_000_000  # rows staged in memory before a commit; bounds memory at scale 10
+CHUNK_BYTES = 256 << 20  # file bytes staged in memory per commit; bounds memory at scale 10
 UNCONTRACTED_KEY = "uncontracted"
 
 
@@ -39,14 +40,37 @@ def dataset_name(relative: str) -> str:
 
 
 @dataclass
-class Pending:
+class Member:
+    """One file inside a staged unit, with its independently counted records."""
+
     file: LandedFile
     fp: Fingerprint
+    rows: int
+
+
+@dataclass
+class Pending:
+    """Rows staged for one table: one file, or a batch of files read together."""
+
     target: str  # key of the raw asset: contract name or "uncontracted"
     table: str  # qualified SQL table name
     contract: Contract | None
     staged: Staged
-    expected: int  # records counted independently of the reader
+    members: list[Member]
+    path_column: str | None = None  # set for batches: which staged row came from which file
+
+    def source_sql(self, now: datetime) -> str:
+        """Typed contract columns + lineage, ready for ``INSERT INTO table``."""
+        loaded_at = f"{sql_literal(now.isoformat(sep=' '))}::TIMESTAMP AS _loaded_at"
+        if self.path_column is None:
+            (m,) = self.members
+            lineage = f"{sql_literal(m.file.relative)} AS _source_file, {sql_literal(m.fp.sha256)} AS _file_hash"
+            return f"SELECT {self.staged.select_sql}, {lineage}, {loaded_at} FROM {self.staged.name}"
+        files = ", ".join(f"({sql_literal(str(m.file.path))}, {sql_literal(m.file.relative)}, {sql_literal(m.fp.sha256)})" for m in self.members)
+        return (
+            f"SELECT {self.staged.select_sql}, f._source_file, f._file_hash, {loaded_at} FROM {self.staged.name} "
+            f"JOIN (VALUES {files}) f(_path, _source_file, _file_hash) ON {self.path_column} = f._path"
+        )
 
 
 @dataclass
@@ -87,7 +111,7 @@ def _stage(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, co
     if kind in ("ndjson", "jsonl", "json"):
         if fp.encoding != "utf-8":
             raise Rejected("undecodable", f"JSON must be UTF-8; this file looks like {fp.encoding}.")
-        return readers.stage_ndjson(con, file, fp, stage, contract)
+        return readers.stage_ndjson(con, file, stage, contract)
     if kind in ("csv", "tsv", "txt"):
         staged = readers.stage_csv(con, file, fp, stage, contract)
         if contract is None:
@@ -111,8 +135,9 @@ def ingest(
     known = ledger.known_stats(con)
     seen = ledger.loaded_hashes(con)
     current = ledger.current_versions(con)
-    pending: dict[str, list[Pending]] = defaultdict(list)
-    for index, file in enumerate(files):
+    # 1. Fingerprint every new file once; drop exact duplicates of anything already loaded.
+    by_target: dict[str, list[tuple[LandedFile, Fingerprint]]] = defaultdict(list)
+    for file in files:
         contract = contract_for(file.relative, contracts)
         target = contract.name if contract else UNCONTRACTED_KEY
         if wanted is not None and target not in wanted:
@@ -129,9 +154,46 @@ def ingest(
             report.duplicates[target].append({"file": file.relative, "file_hash": fp.sha256})
             log(f"duplicate {file.relative}: content already loaded, skipped")
             continue
-        table = contract.qualified_table if contract else f"{UNCONTRACTED_SCHEMA}.{quote_ident(dataset_name(file.relative))}"
+        seen.add(fp.sha256)
+        by_target[target].append((file, fp))
+    # 2. Per table, in chunks that bound memory: stage (batch first), validate, commit.
+    counter = iter(range(10**9))
+    for target, items in by_target.items():
+        contract = next((c for c in contracts if c.name == target), None)
+        for chunk in _chunks(items):
+            units = _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, report, log)
+            if units:
+                _commit(con, units, current, run_id, report, quarantine_dir, log)
+    return report
+
+
+def _chunks(items: list[tuple[LandedFile, Fingerprint]]) -> list[list[tuple[LandedFile, Fingerprint]]]:
+    chunks: list[list[tuple[LandedFile, Fingerprint]]] = [[]]
+    size = 0
+    for item in items:
+        if chunks[-1] and size + item[1].size > CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += item[1].size
+    return chunks
+
+
+def _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, report, log) -> list[Pending]:
+    table = contract.qualified_table if contract else None
+    if batchable(contract, chunk):
+        name = f"stage_{next(counter)}"
+        staged = stage_batch(con, chunk, contract, name)
+        if staged is not None:
+            unit, counts = staged
+            return [Pending(target, table, contract, unit, [Member(f, fp, counts[str(f.path)]) for f, fp in chunk], PATH_COLUMN)]
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+        log(f"{target}: batch read of {len(chunk)} file(s) did not validate; reading them one by one")
+    units = []
+    for file, fp in chunk:
+        file_table = table or f"{UNCONTRACTED_SCHEMA}.{quote_ident(dataset_name(file.relative))}"
         try:
-            staged = _stage(con, file, fp, contract, f"stage_{index}")
+            staged = _stage(con, file, fp, contract, f"stage_{next(counter)}")
             expected = _expected_rows(con, file, fp, contract, staged)
             if expected != staged.rows:
                 raise Rejected(
@@ -140,59 +202,62 @@ def ingest(
                     rows_in_file=expected, rows_read=staged.rows,
                 )
         except Rejected as rejected:
-            record = quarantine_file(con, file, fp.sha256, table, rejected, quarantine_dir, run_id)
+            record = quarantine_file(con, file, fp.sha256, file_table, rejected, quarantine_dir, run_id)
             report.quarantined[target].append(record)
             log(f"quarantined {file.relative}: {rejected.code}: {rejected.message}")
             continue
-        seen.add(fp.sha256)
-        pending[target].append(Pending(file, fp, target, table, contract, staged, expected))
-        if target != UNCONTRACTED_KEY and sum(p.staged.rows for p in pending[target]) >= GROUP_ROWS:
-            _commit(con, pending.pop(target), current, run_id, report, quarantine_dir, log)
-    for group in pending.values():
-        _commit(con, group, current, run_id, report, quarantine_dir, log)
-    return report
+        units.append(Pending(target, file_table, contract, staged, [Member(file, fp, expected)]))
+    return units
 
 
-def _insert(c: duckdb.DuckDBPyConnection, p: Pending, version: int, run_id: str, now: datetime) -> None:
-    lineage = f"{sql_literal(p.file.relative)} AS _source_file, {sql_literal(p.fp.sha256)} AS _file_hash, {sql_literal(now.isoformat(sep=' '))}::TIMESTAMP AS _loaded_at"
-    if p.contract is None:
-        exists = c.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-            [UNCONTRACTED_SCHEMA, dataset_name(p.file.relative)],
-        ).fetchone()[0]  # type: ignore[index]
-        if not exists:
-            c.execute(f"CREATE TABLE {p.table} AS SELECT *, {lineage} FROM {p.staged.name} LIMIT 0")
-        have = {r[0] for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
-        for name, dtype, *_ in c.execute(f"DESCRIBE {p.staged.name}").fetchall():
-            if name not in have:
-                c.execute(f"ALTER TABLE {p.table} ADD COLUMN {quote_ident(name)} {dtype}")
-        c.execute(f"INSERT INTO {p.table} BY NAME SELECT *, {lineage} FROM {p.staged.name}")
-    else:
-        c.execute(f"INSERT INTO {p.table} SELECT {p.staged.select_sql}, {lineage} FROM {p.staged.name}")
+def _replace_previous(c: duckdb.DuckDBPyConnection, m: Member, current, now: datetime) -> int:
+    """A corrected re-delivery (same name, new content) replaces the version before. Returns
+    the new version number."""
+    previous = current.get(m.file.relative)
+    if not previous:
+        return 1
+    c.execute(f"DELETE FROM {previous[2]} WHERE _source_file = ?", [m.file.relative])
     c.execute(
-        "INSERT INTO meta.ingest_ledger VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, 0, ?, ?, ?, ?, ?, NULL)",
-        [p.fp.sha256, p.file.relative, p.table, p.contract is not None, version, p.expected, p.staged.rows,
-         p.fp.size, p.file.mtime_ns, readers.describe(p.staged.detected), run_id, now],
+        "UPDATE meta.ingest_ledger SET status = 'superseded', superseded_at = ? WHERE source_file = ? AND status = 'loaded'",
+        [now, m.file.relative],
     )
+    return previous[1] + 1
 
 
-def _commit(con, group: list[Pending], current, run_id: str, report: IngestReport, quarantine_dir: Path, log) -> None:
+def _insert_uncontracted(c: duckdb.DuckDBPyConnection, p: Pending, now: datetime) -> None:
+    schema_table = dataset_name(p.members[0].file.relative)
+    exists = c.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+        [UNCONTRACTED_SCHEMA, schema_table],
+    ).fetchone()[0]  # type: ignore[index]
+    source = p.source_sql(now)
+    if not exists:
+        c.execute(f"CREATE TABLE {p.table} AS {source} LIMIT 0")
+    have = {r[0] for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
+    for name, dtype, *_ in c.execute(f"DESCRIBE {p.staged.name}").fetchall():
+        if name not in have:
+            c.execute(f"ALTER TABLE {p.table} ADD COLUMN {quote_ident(name)} {dtype}")
+    c.execute(f"INSERT INTO {p.table} BY NAME {source}")
+
+
+def _commit(con, units: list[Pending], current, run_id: str, report: IngestReport, quarantine_dir: Path, log) -> None:
+    """One transaction per table (per file for uncontracted datasets, whose schemas may clash)."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    contracted = group[0].contract is not None
-    batches = [group] if contracted else [[p] for p in group]  # uncontracted: schemas may clash
-    for batch in batches:
-        def body(c: duckdb.DuckDBPyConnection, batch: list[Pending] = batch) -> list[int]:
-            versions = []
-            for p in batch:
-                previous = current.get(p.file.relative)
-                if previous:  # a corrected re-delivery replaces the rows of the version before
-                    c.execute(f"DELETE FROM {previous[2]} WHERE _source_file = ?", [p.file.relative])
-                    c.execute(
-                        "UPDATE meta.ingest_ledger SET status = 'superseded', superseded_at = ? WHERE source_file = ? AND status = 'loaded'",
-                        [now, p.file.relative],
-                    )
-                versions.append(previous[1] + 1 if previous else 1)
-                _insert(c, p, versions[-1], run_id, now)
+    contracted = units[0].contract is not None
+    for batch in ([units] if contracted else [[u] for u in units]):
+        def body(c: duckdb.DuckDBPyConnection, batch: list[Pending] = batch) -> dict[str, int]:
+            versions = {m.file.relative: _replace_previous(c, m, current, now) for u in batch for m in u.members}
+            if contracted:
+                c.execute(f"INSERT INTO {batch[0].table} " + " UNION ALL ".join(u.source_sql(now) for u in batch))
+            else:
+                _insert_uncontracted(c, batch[0], now)
+            # One statement for all ledger rows (executemany costs ~5 ms per row here).
+            c.execute("INSERT INTO meta.ingest_ledger VALUES " + ", ".join(
+                f"({sql_literal(m.fp.sha256)}, {sql_literal(m.file.relative)}, {sql_literal(u.table)}, {contracted}, 'loaded', "
+                f"{versions[m.file.relative]}, {m.rows}, {m.rows}, 0, {m.fp.size}, {m.file.mtime_ns}, "
+                f"{sql_literal(readers.describe(u.staged.detected))}, {sql_literal(run_id)}, {sql_literal(now.isoformat(sep=' '))}::TIMESTAMP, NULL)"
+                for u in batch for m in u.members
+            ))
             return versions
 
         try:
@@ -200,15 +265,18 @@ def _commit(con, group: list[Pending], current, run_id: str, report: IngestRepor
         except duckdb.Error as error:
             if contracted:
                 raise
-            p = batch[0]
-            rejected = Rejected("incompatible_schema", f"Does not fit the dataset's existing table {p.table}: {str(error).splitlines()[0]}")
-            report.quarantined[p.target].append(quarantine_file(con, p.file, p.fp.sha256, p.table, rejected, quarantine_dir, run_id))
+            u = batch[0]
+            m = u.members[0]
+            rejected = Rejected("incompatible_schema", f"Does not fit the dataset's existing table {u.table}: {str(error).splitlines()[0]}")
+            report.quarantined[u.target].append(quarantine_file(con, m.file, m.fp.sha256, u.table, rejected, quarantine_dir, run_id))
             continue
-        for p, version in zip(batch, versions):
-            current[p.file.relative] = (p.fp.sha256, version, p.table)
-            report.loaded[p.target].append(
-                {"file": p.file.relative, "file_hash": p.fp.sha256, "rows": p.staged.rows, "version": version,
-                 "table": p.table, "detected": p.staged.detected}
-            )
-            con.execute(f"DROP TABLE IF EXISTS {p.staged.name}")
-        log(f"committed {len(batch)} file(s), {sum(p.staged.rows for p in batch):,} rows into {batch[0].table}")
+        for u in batch:
+            for m in u.members:
+                current[m.file.relative] = (m.fp.sha256, versions[m.file.relative], u.table)
+                report.loaded[u.target].append(
+                    {"file": m.file.relative, "file_hash": m.fp.sha256, "rows": m.rows,
+                     "version": versions[m.file.relative], "table": u.table, "detected": u.staged.detected}
+                )
+            con.execute(f"DROP TABLE IF EXISTS {u.staged.name}")
+        rows = sum(m.rows for u in batch for m in u.members)
+        log(f"committed {sum(len(u.members) for u in batch)} file(s), {rows:,} rows into {batch[0].table}")

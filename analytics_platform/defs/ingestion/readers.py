@@ -76,7 +76,8 @@ def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple
     return None
 
 
-def _read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, dialect: dict[str, Any]) -> None:
+def _read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage: str, dialect: dict[str, Any], path_column: str | None = None) -> None:
+    """Strict, explicit read of ``file`` (or a SQL list of paths) as text columns."""
     columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}"
     options = [
         f"delim={sql_literal(dialect['delimiter'])}",
@@ -88,9 +89,12 @@ def _read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str,
         f"columns={columns}",
         "auto_detect=false, strict_mode=true, null_padding=false, parallel=true",
     ]
+    if path_column:
+        options.append(f"filename={sql_literal(path_column)}")
+    source = file if isinstance(file, str) else sql_literal(str(file.path))
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_literal(str(file.path))}, {', '.join(options)})"
+            f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({source}, {', '.join(options)})"
         )
     except duckdb.Error as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
@@ -146,21 +150,19 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, 
     return staged
 
 
-def stage_ndjson(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, stage: str, contract: Contract | None) -> Staged:
-    path = sql_literal(str(file.path))
+def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage: str, contract: Contract | None, path_column: str | None = None) -> Staged:
+    """NDJSON → one text column per key (contracted) or inferred types (uncontracted).
+    ``source`` is one file or a SQL list of paths (then ``path_column`` says which file)."""
+    path = source if isinstance(source, str) else sql_literal(str(source.path))
+    with_path = f", filename={sql_literal(path_column)}" if path_column else ""
+    keep = f", {path_column}" if path_column else ""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_objects AS SELECT json FROM read_ndjson_objects({path})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_objects AS SELECT json{keep} FROM read_ndjson_objects({path}{with_path})")
         bad = con.execute(f"SELECT count(*) FROM {stage}_objects WHERE json_type(json) <> 'OBJECT'").fetchone()
     except duckdb.Error as error:
         raise Rejected("malformed_json", f"A line is not valid JSON: {str(error).splitlines()[0]}") from None
     if bad and bad[0]:
         raise Rejected("malformed_json", f"{bad[0]} line(s) are JSON but not objects")
-    keys = [
-        r[0]
-        for r in con.execute(
-            f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, rowid AS r FROM {stage}_objects) GROUP BY k ORDER BY min(r)"
-        ).fetchall()
-    ]
     if contract is None:
         # Let DuckDB infer types for datasets nobody has described yet.
         try:
@@ -169,15 +171,21 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerpri
             raise Rejected("malformed_json", f"DuckDB could not infer a table: {str(error).splitlines()[0]}") from None
         columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
         return _finish(con, stage, {"format": "ndjson", "columns": columns}, None, textual=False)
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, rowid AS r FROM {stage}_objects) GROUP BY k ORDER BY min(r)"
+        ).fetchall()
+    ]
     extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(k)}" for k in keys) or "NULL AS _empty"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract} FROM {stage}_objects")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract}{keep} FROM {stage}_objects")
     con.execute(f"DROP TABLE {stage}_objects")
     return _finish(con, stage, {"format": "ndjson", "columns": keys}, contract, textual=True)
 
 
-def _finish(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool) -> Staged:
+def _finish(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool, exclude: tuple[str, ...] = ()) -> Staged:
     rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # type: ignore[index]
-    columns: list[str] = list(detected["columns"])
+    columns: list[str] = [c for c in detected["columns"] if c not in exclude]
     staged = Staged(stage, rows, columns, detected)
     if contract is None:
         if textual:  # uncontracted CSV: let DuckDB infer types from the text it read strictly
