@@ -58,8 +58,10 @@ def up(args: argparse.Namespace) -> int:
     _prepare_dbt()
     cmd = ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI: http://{args.host}:{args.port}  (Ctrl-C stops; state in {os.environ['DAGSTER_HOME']})", flush=True)
-    os.chdir(PROJECT_ROOT)
-    os.execvp(cmd[0], [str(Path(sys.executable).parent / cmd[0]), *cmd[1:]])
+    # Run from DAGSTER_HOME: dagster warns about a dagster.yaml in the working directory otherwise.
+    os.chdir(os.environ["DAGSTER_HOME"])
+    executable = str(Path(sys.executable).parent / cmd[0])  # the venv's dagster, PATH or not
+    os.execv(executable, [executable, *cmd[1:]])
 
 
 def test(rest: list[str]) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,17 +44,36 @@ def attach_sql(settings: Settings, read_only: bool = False) -> str:
     return f"ATTACH IF NOT EXISTS 'ducklake:sqlite:{settings.catalog_path}' AS {LAKE} ({', '.join(options)})"
 
 
-def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with the DuckLake attached as the default catalog."""
-    settings = settings or load_settings()
+def _open(settings: Settings, read_only: bool) -> duckdb.DuckDBPyConnection:
     settings.data_path.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"extension_directory": extension_directory()})
     # `encodings` (364 MB, 1.5 s to load) is loaded only for files that need it, see readers.py.
     con.execute("LOAD ducklake; LOAD sqlite")
     # DuckLake retries catalog conflicts itself; SQLite's "database is locked" under several
     # writers needs more patience than the default 10 attempts.
-    con.execute("SET ducklake_max_retry_count = 100; SET ducklake_retry_wait_ms = 50")
+    con.execute("SET GLOBAL ducklake_max_retry_count = 100; SET GLOBAL ducklake_retry_wait_ms = 50")
     con.execute(attach_sql(settings, read_only))
+    return con
+
+
+_instances: dict[tuple[str, str, bool], duckdb.DuckDBPyConnection] = {}
+_instances_lock = threading.Lock()
+
+
+def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the DuckLake attached as the default catalog.
+
+    Opening DuckDB, loading the extensions and attaching costs ~1 s, so each process opens one
+    instance per warehouse (lazily, on first use) and hands out cursors: separate connections
+    with their own transactions and temp tables, sharing the attached lake.
+    """
+    settings = settings or load_settings()
+    key = (str(settings.catalog_path), str(settings.data_path), read_only)
+    with _instances_lock:
+        base = _instances.get(key)
+        if base is None:
+            base = _instances[key] = _open(settings, read_only)
+    con = base.cursor()
     con.execute(f"USE {LAKE}")
     return con
 
