@@ -10,7 +10,7 @@ import fnmatch
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -75,7 +75,12 @@ class Contract:
         return [c.name for c in self.columns if c.required]
 
     def matches(self, relative_path: str) -> bool:
-        return fnmatch.fnmatchcase(relative_path, self.file_pattern)
+        """Glob match where `*` stays within one folder (`shop/orders/*.parquet` does not
+        match `shop/orders/2026/x.parquet`)."""
+        path, pattern = PurePosixPath(relative_path), PurePosixPath(self.file_pattern)
+        return len(path.parts) == len(pattern.parts) and all(
+            fnmatch.fnmatchcase(part, glob) for part, glob in zip(path.parts, pattern.parts)
+        )
 
 
 def _parse(path: Path) -> Contract:

@@ -32,9 +32,11 @@ UNCONTRACTED_KEY = "uncontracted"
 
 
 def dataset_name(relative: str) -> str:
-    """A safe table name for an uncontracted dataset: its folder path (or file stem at the top)."""
+    """A safe table name for an uncontracted dataset: its folder path, folders joined by `__`
+    (`weather/daily/x.csv` → `weather__daily`), or the file stem for files at the top."""
     parts = Path(relative).parent.parts or (Path(relative).stem,)
-    name = re.sub(r"[^a-z0-9]+", "_", "__".join(parts).lower()).strip("_")
+    cleaned = [re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_") for part in parts]
+    name = "__".join(p for p in cleaned if p)
     name = name if name and name[0].isalpha() else f"d_{name}"
     return name[:60]
 
@@ -100,7 +102,7 @@ def _expected_rows(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerp
     return records - header - int(staged.detected.get("skip_rows", 0) or 0)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, contract: Contract | None, stage: str) -> Staged:
+def stage_file(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, contract: Contract | None, stage: str) -> Staged:
     if fp.size == 0:
         raise Rejected("empty_file", "The file is empty (0 bytes).")
     kind = contract.format if contract else file.path.suffix.lower().lstrip(".")
@@ -193,7 +195,7 @@ def _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, 
     for file, fp in chunk:
         file_table = table or f"{UNCONTRACTED_SCHEMA}.{quote_ident(dataset_name(file.relative))}"
         try:
-            staged = _stage(con, file, fp, contract, f"stage_{next(counter)}")
+            staged = stage_file(con, file, fp, contract, f"stage_{next(counter)}")
             expected = _expected_rows(con, file, fp, contract, staged)
             if expected != staged.rows:
                 raise Rejected(
