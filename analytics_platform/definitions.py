@@ -8,6 +8,7 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion import definitions as ingestion
 from analytics_platform.defs.maintenance import definitions as maintenance
+from analytics_platform.defs.reports.dashboards import definitions as dashboards
 from analytics_platform.defs.reports.profiles import definitions as profiles
 from analytics_platform.resources import WarehouseResource
 
@@ -15,6 +16,7 @@ defs = dg.Definitions.merge(
     ingestion.defs,
     maintenance.defs,
     profiles.defs,
+    dashboards.defs,
     dg.Definitions(
         resources={"warehouse": WarehouseResource()},
         # Warehouse steps are cheap to start and share one process well: measured 12.7 s vs 23.4 s
