@@ -8,14 +8,20 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion import definitions as ingestion
 from analytics_platform.defs.maintenance import definitions as maintenance
+from analytics_platform.defs.quality import definitions as quality
 from analytics_platform.defs.reports.dashboards import definitions as dashboards
 from analytics_platform.defs.reports.profiles import definitions as profiles
+from analytics_platform.defs.transform import definitions as transform
 from analytics_platform.resources import WarehouseResource
+from ml_assets import definitions as ml
 
 defs = dg.Definitions.merge(
     ingestion.defs,
+    transform.defs,
+    quality.defs,
     maintenance.defs,
     profiles.defs,
+    ml.defs,
     dashboards.defs,
     dg.Definitions(
         resources={"warehouse": WarehouseResource()},

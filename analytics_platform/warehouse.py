@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "someone else committed first / held the catalog": safe to retry the whole
 # transaction. Anything else (a cast error, a missing column) is a real failure.
-_RETRYABLE = ("database is locked", "conflict", "Failed to commit", "write-write")
+_RETRYABLE = ("database is locked", "database table is locked", "conflict", "Failed to commit", "write-write")
 
 
 def extension_directory() -> str:

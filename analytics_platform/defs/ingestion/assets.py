@@ -80,6 +80,9 @@ def build_raw_assets() -> dg.AssetsDefinition:
         can_subset=True,
         pool="warehouse",
         op_tags={"analytics/ingestion": "landing"},
+        # Loads are idempotent (ledger), so a step that lost a catalog race beyond the in-step
+        # retries is simply run again.
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
     )
     def raw_tables(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource) -> Iterator[Any]:
         settings = warehouse.settings

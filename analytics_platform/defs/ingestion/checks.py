@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from analytics_platform.warehouse import with_retry
 from analytics_platform.defs.ingestion.contracts import Contract, load_contracts, quote_ident
 
 CONTRACTS = load_contracts()
@@ -40,7 +41,7 @@ def run_table_checks(con, c: Contract, names: set[str]) -> Iterator[dg.AssetChec
     """The checks in ``names`` for one raw table, computed from the committed warehouse."""
     for name, run in (("row_reconciliation", _reconcile), ("primary_key_unique", _pk), ("required_columns_not_null", _not_null)):
         if name in names:
-            yield run(con, c)
+            yield with_retry(lambda run=run: run(con, c), what=f"check {name} on {c.name}")
 
 
 def _reconcile(con, c: Contract) -> dg.AssetCheckResult:

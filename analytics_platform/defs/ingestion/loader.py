@@ -25,7 +25,7 @@ from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Con
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
 from analytics_platform.defs.ingestion.quarantine import quarantine_file
 from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
-from analytics_platform.warehouse import transaction
+from analytics_platform.warehouse import transaction, with_retry
 
 CHUNK_BYTES = 256 << 20  # file bytes staged in memory per commit; bounds memory at scale 10
 UNCONTRACTED_KEY = "uncontracted"
@@ -134,9 +134,10 @@ def ingest(
     """Load ``files`` (those whose target is in ``wanted``, or all). Safe to re-run at any point."""
     ledger.ensure_schema(con, contracts)
     report = IngestReport()
-    known = ledger.known_stats(con)
-    seen = ledger.loaded_hashes(con)
-    current = ledger.current_versions(con)
+    # Catalog reads can meet "database is locked" while another process commits: retried.
+    known = with_retry(lambda: ledger.known_stats(con), what="reading the ledger")
+    seen = with_retry(lambda: ledger.loaded_hashes(con), what="reading the ledger")
+    current = with_retry(lambda: ledger.current_versions(con), what="reading the ledger")
     # 1. Fingerprint every new file once; drop exact duplicates of anything already loaded.
     by_target: dict[str, list[tuple[LandedFile, Fingerprint]]] = defaultdict(list)
     for file in files:

@@ -1,0 +1,25 @@
+"""Transformation: dbt assets (+ dbt tests as checks), the GDPR erasure job, schedules.
+
+Needs the ``warehouse`` resource bound in ``analytics_platform/definitions.py``; brings its own
+``dbt`` resource (dbt of this environment, project ``dbt_project/``).
+"""
+
+import dagster as dg
+
+from analytics_platform.defs.transform.assets import dbt_models
+from analytics_platform.defs.transform.gdpr import gdpr_erase_customer
+from analytics_platform.defs.transform.jobs import (
+    daily_dbt_build_schedule,
+    dbt_automation_sensor,
+    dbt_build_job,
+    weekly_full_refresh_schedule,
+)
+from analytics_platform.defs.transform.project import dbt_resource
+
+defs = dg.Definitions(
+    assets=[dbt_models],
+    jobs=[dbt_build_job, gdpr_erase_customer],
+    schedules=[daily_dbt_build_schedule, weekly_full_refresh_schedule],
+    sensors=[dbt_automation_sensor],
+    resources={"dbt": dbt_resource()},
+)

@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('experiments', 'assignments') }}
+
+),
+
+latest_versions as (
+
+    select * from source
+    {{ keep_latest_version(['experiment_id', 'customer_id'], 'assigned_at') }}
+
+),
+
+final as (
+
+    select
+        experiment_id,
+        customer_id,
+        lower(variant) as variant,
+        assigned_at,
+        _loaded_at,
+        _source_file
+
+    from latest_versions
+
+)
+
+select * from final

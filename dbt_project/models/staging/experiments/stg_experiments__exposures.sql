@@ -1,0 +1,31 @@
+with
+
+source as (
+
+    select * from {{ source('experiments', 'exposures') }}
+
+),
+
+latest_versions as (
+
+    select * from source
+    {{ keep_latest_version('exposure_id', 'exposed_at') }}
+
+),
+
+final as (
+
+    select
+        exposure_id,
+        experiment_id,
+        customer_id,
+        session_id,
+        exposed_at,
+        _loaded_at,
+        _source_file
+
+    from latest_versions
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('marketing', 'ad_spend') }}
+
+),
+
+latest_versions as (
+
+    select * from source
+    {{ keep_latest_version(['spend_date', 'channel', 'country_code'], 'spend_date') }}
+
+),
+
+final as (
+
+    select
+        spend_date,
+        lower(channel) as channel,
+        upper(country_code) as country_code,
+        spend,
+        impressions,
+        clicks,
+        _loaded_at,
+        _source_file
+
+    from latest_versions
+
+)
+
+select * from final

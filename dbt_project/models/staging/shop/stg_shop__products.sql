@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('shop', 'products') }}
+
+),
+
+latest_versions as (
+
+    select * from source
+    {{ keep_latest_version('product_id', 'updated_at') }}
+
+),
+
+final as (
+
+    select
+        product_id,
+        product_name,
+        category,
+        unit_price,
+        unit_cost,
+        updated_at,
+        _loaded_at,
+        _source_file
+
+    from latest_versions
+
+)
+
+select * from final

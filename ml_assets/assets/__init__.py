@@ -1,0 +1,1 @@
+"""Dagster wiring of the ML layer: one module per asset family (group ``ml``)."""

@@ -1,0 +1,67 @@
+"""Conventions shared by the ML assets: group, owner, upstream keys, table metadata, connections."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from analytics_platform.resources import WarehouseResource
+from ml_assets import inputs, store
+
+GROUP = "ml"
+OWNERS = ["team:data-science"]
+POOL = "warehouse"
+
+# Upstream assets (dbt models are keyed by model name; raw tables by ["raw", "<source>__<table>"]).
+RAW_CUSTOMERS = dg.AssetKey(["raw", "shop__customers"])
+RAW_ORDERS = dg.AssetKey(["raw", "shop__orders"])
+FCT_SESSIONS = dg.AssetKey(["fct_sessions"])
+FCT_ORDERS = dg.AssetKey(["fct_orders"])
+FCT_DAILY_REVENUE = dg.AssetKey(["fct_daily_revenue"])
+EXPERIMENT_OUTCOMES = dg.AssetKey(["experiment_outcomes"])
+
+
+@contextlib.contextmanager
+def lake_inputs(warehouse: WarehouseResource, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse session with the canonical ML input views registered (see ``inputs.py``)."""
+    with warehouse.connect(read_only=read_only) as con:
+        inputs.register_warehouse(con)
+        yield con
+
+
+_TYPES = {pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.UInt32: "INTEGER", pl.Float64: "DOUBLE", pl.Utf8: "VARCHAR",
+          pl.Boolean: "BOOLEAN", pl.Date: "DATE"}
+
+
+def _dagster_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMP"
+    return _TYPES.get(type(dtype), str(dtype))
+
+
+def table_metadata(frame: pl.DataFrame, name: str, docs: dict[str, str]) -> dict:
+    """Standard metadata of a table the ML layer writes: name, schema with docs, row count."""
+    return {
+        "dagster/table_name": store.table_name(name),
+        "dagster/row_count": frame.height,
+        "dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(c, _dagster_type(frame.schema[c]), description=docs.get(c, "")) for c in frame.columns
+        ]),
+    }
+
+
+def md_table(frame: pl.DataFrame, max_rows: int = 20, floats: int = 4) -> str:
+    """A small frame as a markdown table."""
+    f = frame.head(max_rows)
+    header = "| " + " | ".join(f.columns) + " |\n|" + "---|" * len(f.columns) + "\n"
+
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.{floats}g}"
+        return str(v).replace("|", "\\|")
+
+    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in f.iter_rows())

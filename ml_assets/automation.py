@@ -1,0 +1,94 @@
+"""When the churn model retrains: weekly, on feature drift, on enough new data.
+
+* ``churn_weekly_retrain`` (schedule): Mondays 05:00 UTC, whatever happened.
+* ``churn_retrain_sensor``: hourly look at the warehouse; requests a retrain when there is no
+  champion yet, when the latest ``feature_drift`` evaluation found a significant shift (PSI >
+  0.25) against the champion, or when the data has advanced ``NEW_DATA_DAYS`` days past the end
+  of the champion's training data. The run key names the trigger and the state it saw, so each
+  condition starts one run, not one per tick.
+
+Both run ``churn_retrain``: features, model (with its blocking champion/challenger check) and
+scores. Everything else in the group refreshes eagerly when its marts change.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+
+from analytics_platform.resources import WarehouseResource
+from ml_assets import drift, registry, store
+from ml_assets.assets.churn import DRIFT_TABLE, FEATURES_TABLE, churn_model, churn_scores, customer_features
+
+NEW_DATA_DAYS = 14
+
+churn_retrain_job = dg.define_asset_job(
+    "churn_retrain",
+    selection=dg.AssetSelection.assets(customer_features, churn_model, churn_scores),
+    description="Rebuild churn features, retrain and register the model, gate it against the champion, rescore.",
+)
+
+churn_weekly_retrain = dg.ScheduleDefinition(
+    name="churn_weekly_retrain",
+    job=churn_retrain_job,
+    cron_schedule="0 5 * * 1",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+@dataclass(frozen=True)
+class RetrainState:
+    champion_version: str | None
+    champion_data_end: dt.date | None
+    data_end: dt.date | None
+    drift_max_psi: float | None
+    drift_reference_version: str | None
+
+
+def retrain_reasons(state: RetrainState, new_data_days: int = NEW_DATA_DAYS) -> list[str]:
+    """Pure decision: why (if at all) the churn model should be retrained now."""
+    if state.data_end is None:
+        return []
+    reasons = []
+    if state.champion_version is None:
+        reasons.append("no champion model yet")
+    if (state.drift_max_psi is not None and state.drift_max_psi > drift.SIGNIFICANT
+            and state.drift_reference_version == state.champion_version):
+        reasons.append(f"feature drift: max PSI {state.drift_max_psi:.2f} > {drift.SIGNIFICANT}")
+    if state.champion_data_end and (state.data_end - state.champion_data_end).days >= new_data_days:
+        reasons.append(f"{(state.data_end - state.champion_data_end).days} days of new data since the champion's training")
+    return reasons
+
+
+def read_state(warehouse: WarehouseResource) -> RetrainState:
+    champ = registry.champion(warehouse.settings.mlflow_dir)
+    champ_end = dt.date.fromisoformat(champ.tags["data_end"]) if champ and champ.tags.get("data_end") else None
+    data_end = psi = ref_version = None
+    with warehouse.connect(read_only=True) as con:
+        if store.table_exists(con, store.SCHEMA, FEATURES_TABLE):
+            value = con.execute(f"select max(cutoff) from {store.table_name(FEATURES_TABLE)} where split = 'score'").fetchone()[0]
+            data_end = value.date() if value else None
+        if store.table_exists(con, store.SCHEMA, DRIFT_TABLE):
+            row = con.execute(
+                f"select max(psi), any_value(model_version) from {store.table_name(DRIFT_TABLE)} "
+                f"where evaluated_at = (select max(evaluated_at) from {store.table_name(DRIFT_TABLE)})").fetchone()
+            psi, ref_version = (row[0], row[1]) if row else (None, None)
+    return RetrainState(champ.version if champ else None, champ_end, data_end, psi, ref_version)
+
+
+@dg.sensor(
+    name="churn_retrain_sensor",
+    job=churn_retrain_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Retrains the churn model on feature drift, on enough new data, or when there is no champion.",
+)
+def churn_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    state = read_state(warehouse)
+    reasons = retrain_reasons(state)
+    if not reasons:
+        return dg.SkipReason(f"no retrain needed (champion v{state.champion_version}, data to {state.data_end}, "
+                             f"latest max PSI {state.drift_max_psi})")
+    key = f"churn-retrain:{state.champion_version}:{state.data_end}:{'|'.join(r.split(':')[0] for r in reasons)}"
+    return dg.RunRequest(run_key=key, tags={"ml/retrain_reason": "; ".join(reasons)[:200]})

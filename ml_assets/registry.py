@@ -1,0 +1,249 @@
+"""MLflow tracking and Model Registry on a local store, and champion/challenger promotion.
+
+Everything lives under ``settings.mlflow_dir`` (default ``.state/mlflow``): runs, metrics and the
+registry in ``mlflow.db`` (SQLite), artifacts (plots, the model itself) in ``artifacts/``. No
+server is involved. Browse it with::
+
+    mlflow ui --backend-store-uri sqlite:///.state/mlflow/mlflow.db \\
+              --default-artifact-root .state/mlflow/artifacts --port 5000
+
+Promotion rule (``decide``): a freshly registered version becomes the ``champion`` alias when its
+validation AUC clears the absolute floor AND beats the current champion, re-scored on the *same*
+validation rows, by at least ``min_improvement``. Otherwise the champion stays and the decision's
+``reason`` says why; the decision is also written onto the version as tags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_NAME = "churn_model"
+EXPERIMENT_NAME = "churn"
+CHAMPION = "champion"
+AUC_FLOOR = 0.75
+MIN_IMPROVEMENT = 0.0
+# MLflow stores scikit-learn models with skops, which only loads types on an allow-list; the
+# gradient-boosting trees' node arrays are the one type outside its defaults.
+SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+
+
+def tracking_uri(mlflow_dir: Path) -> str:
+    return f"sqlite:///{Path(mlflow_dir).resolve() / 'mlflow.db'}"
+
+
+def ui_command(mlflow_dir: Path) -> str:
+    d = Path(mlflow_dir).resolve()
+    return f"mlflow ui --backend-store-uri {tracking_uri(d)} --default-artifact-root {d / 'artifacts'}"
+
+
+@contextlib.contextmanager
+def tracking(mlflow_dir: Path) -> Iterator:
+    """Point MLflow (fluent API and client) at the local store for the duration of the block."""
+    import mlflow
+
+    mlflow_dir = Path(mlflow_dir).resolve()
+    mlflow_dir.mkdir(parents=True, exist_ok=True)
+    previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    uri = tracking_uri(mlflow_dir)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        if client.get_experiment_by_name(EXPERIMENT_NAME) is None:
+            client.create_experiment(EXPERIMENT_NAME, artifact_location=(mlflow_dir / "artifacts").as_uri())
+        mlflow.set_experiment(EXPERIMENT_NAME)
+        yield client
+    finally:
+        mlflow.set_tracking_uri(previous_tracking)
+        mlflow.set_registry_uri(previous_registry)
+
+
+@dataclass
+class LoggedModel:
+    run_id: str
+    version: str
+    model_uri: str
+    experiment_id: str
+
+
+def _requirements() -> list[str]:
+    """Pinned from the running environment: MLflow's own inference would spawn a slow subprocess."""
+    import mlflow
+    import numpy
+    import pandas
+    import sklearn
+
+    return [f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}",
+            f"pandas=={pandas.__version__}", f"numpy=={numpy.__version__}"]
+
+
+def log_training_run(mlflow_dir: Path, *, pipeline, input_example, params: dict, metrics: dict[str, float],
+                     tags: dict[str, str], figures: dict[str, bytes], tables: dict[str, object],
+                     json_artifacts: dict[str, object], run_name: str) -> LoggedModel:
+    """One MLflow run: params, metrics, plots, tables; the model with signature, registered."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from ml_assets.churn_model import limited_threads
+
+    with tracking(mlflow_dir), limited_threads(), mlflow.start_run(run_name=run_name) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        mlflow.set_tags(tags)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, png in figures.items():
+                path = Path(tmp) / f"{name}.png"
+                path.write_bytes(png)
+                mlflow.log_artifact(str(path), artifact_path="plots")
+            for name, frame in tables.items():
+                path = Path(tmp) / f"{name}.csv"
+                frame.write_csv(path)
+                mlflow.log_artifact(str(path), artifact_path="tables")
+            for name, obj in json_artifacts.items():
+                path = Path(tmp) / f"{name}.json"
+                path.write_text(json.dumps(obj, indent=2, default=str))
+                mlflow.log_artifact(str(path))
+        signature = infer_signature(input_example, pipeline.predict_proba(input_example))
+        info = mlflow.sklearn.log_model(
+            pipeline, name="model", signature=signature, input_example=input_example.head(5),
+            registered_model_name=MODEL_NAME, pip_requirements=_requirements(),
+            pyfunc_predict_fn="predict_proba", skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        for k in ("validation_auc", "cv_auc"):
+            if k in metrics:
+                client.set_model_version_tag(MODEL_NAME, version, k, f"{metrics[k]:.6f}")
+        for k, v in tags.items():
+            client.set_model_version_tag(MODEL_NAME, version, k, v)
+        return LoggedModel(run.info.run_id, version, f"models:/{MODEL_NAME}/{version}", run.info.experiment_id)
+
+
+@dataclass
+class Champion:
+    version: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def champion(mlflow_dir: Path) -> Champion | None:
+    """The version holding the ``champion`` alias, if any."""
+    from mlflow.exceptions import MlflowException
+
+    if not (Path(mlflow_dir) / "mlflow.db").exists():
+        return None
+    with tracking(mlflow_dir) as client:
+        try:
+            mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+        except MlflowException:
+            return None
+        return Champion(str(mv.version), mv.run_id, dict(mv.tags))
+
+
+@contextlib.contextmanager
+def _trusted_deserialization() -> Iterator[None]:
+    """MLflow refuses to deserialize models unless told the store is trusted. This store only holds
+    models this pipeline trained and wrote, so loading from it is allowed for the call only."""
+    key = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+    saved = os.environ.get(key)
+    os.environ[key] = "true"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved
+
+
+def load_model(mlflow_dir: Path, version: str | None = None):
+    """The sklearn pipeline of a version (default: the champion) from this platform's own store."""
+    import mlflow
+
+    with tracking(mlflow_dir), _trusted_deserialization():
+        uri = f"models:/{MODEL_NAME}/{version}" if version else f"models:/{MODEL_NAME}@{CHAMPION}"
+        return mlflow.sklearn.load_model(uri)
+
+
+def load_json_artifact(mlflow_dir: Path, run_id: str, name: str) -> object:
+    import mlflow
+
+    with tracking(mlflow_dir):
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"{name}.json")
+        return json.loads(Path(path).read_text())
+
+
+@dataclass
+class Decision:
+    promote: bool
+    reason: str
+    challenger_version: str
+    challenger_auc: float
+    champion_version: str | None
+    champion_auc: float | None
+    floor: float
+    min_improvement: float
+
+    def as_tags(self) -> dict[str, str]:
+        return {"promotion_decision": "promoted" if self.promote else "refused", "promotion_reason": self.reason}
+
+
+def decide(challenger_version: str, challenger_auc: float, champion_version: str | None,
+           champion_auc: float | None, *, floor: float | None = None,
+           min_improvement: float | None = None) -> Decision:
+    """Pure promotion rule (see module docstring); floor and margin default to the module's."""
+    floor = AUC_FLOOR if floor is None else floor
+    min_improvement = MIN_IMPROVEMENT if min_improvement is None else min_improvement
+    args = (challenger_version, challenger_auc, champion_version, champion_auc, floor, min_improvement)
+    if challenger_auc < floor:
+        return Decision(False, f"validation AUC {challenger_auc:.4f} is below the floor {floor:.2f}"
+                        + (f"; champion v{champion_version} stays" if champion_version else "; no champion yet"), *args)
+    if champion_version is None or champion_auc is None:
+        return Decision(True, f"first champion: validation AUC {challenger_auc:.4f} clears the floor {floor:.2f}", *args)
+    if champion_version == challenger_version:
+        return Decision(False, f"v{challenger_version} already is the champion", *args)
+    if challenger_auc > champion_auc + min_improvement:
+        return Decision(True, f"validation AUC {challenger_auc:.4f} beats champion v{champion_version} "
+                        f"({champion_auc:.4f}) on the same rows", *args)
+    return Decision(False, f"validation AUC {challenger_auc:.4f} does not beat champion v{champion_version} "
+                    f"({champion_auc:.4f}) on the same rows by more than {min_improvement}; champion stays", *args)
+
+
+def apply(mlflow_dir: Path, decision: Decision) -> None:
+    """Record the decision on the challenger version and move the alias if it won."""
+    with tracking(mlflow_dir) as client:
+        for k, v in decision.as_tags().items():
+            client.set_model_version_tag(MODEL_NAME, decision.challenger_version, k, v)
+        if decision.promote:
+            client.set_registered_model_alias(MODEL_NAME, CHAMPION, decision.challenger_version)
+
+
+def challenge(mlflow_dir: Path, version: str, validation_rows, *, floor: float | None = None,
+              min_improvement: float | None = None) -> Decision:
+    """Score the challenger ``version`` and the current champion on the same labelled rows, decide,
+    and record the decision (tags; the ``champion`` alias when it wins)."""
+    from ml_assets.churn_model import auc_of
+
+    challenger_auc = auc_of(load_model(mlflow_dir, version), validation_rows)
+    champ = champion(mlflow_dir)
+    if champ and champ.version == version:
+        return Decision(False, f"v{version} already is the champion", version, challenger_auc, version,
+                        challenger_auc, AUC_FLOOR if floor is None else floor,
+                        MIN_IMPROVEMENT if min_improvement is None else min_improvement)
+    champion_auc = auc_of(load_model(mlflow_dir, champ.version), validation_rows) if champ else None
+    decision = decide(version, challenger_auc, champ.version if champ else None, champion_auc,
+                      floor=floor, min_improvement=min_improvement)
+    apply(mlflow_dir, decision)
+    return decision
+
+
+def disable_noise() -> None:
+    """Quieter MLflow in batch jobs (no progress bars, no git lookups)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")

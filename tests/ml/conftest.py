@@ -1,0 +1,63 @@
+"""Shared inputs of the ML tests: one generated shop (scale 1, fixed seed) as canonical relations.
+
+The algorithms are pure functions over DuckDB relations (see ``ml_assets/inputs.py``), so most
+tests feed them generator frames directly and compare with the generator's planted truth; one
+module (``test_assets.py``) runs the Dagster assets on a real ingested + dbt-built warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+import pytest
+
+from analytics_platform.sample_data import ShopData, generate
+from ml_assets import churn_model as M
+from ml_assets import features as F
+from ml_assets import inputs
+
+SEED, SCALE, DAYS = 42, 1.0, 120
+
+
+def relations(tables: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    inputs.register_frames(con, tables)
+    return con
+
+
+@dataclass
+class ChurnSplit:
+    history_start: dt.datetime
+    data_end: dt.datetime
+    train_cutoffs: list[dt.datetime]
+    validation_cutoff: dt.datetime
+    train: pl.DataFrame
+    validation: pl.DataFrame
+
+
+@pytest.fixture(scope="session")
+def shop() -> ShopData:
+    return generate(seed=SEED, scale=SCALE, days=DAYS)
+
+
+@pytest.fixture(scope="session")
+def shop_con(shop: ShopData) -> duckdb.DuckDBPyConnection:
+    con = relations(shop.tables)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def churn_split(shop_con: duckdb.DuckDBPyConnection) -> ChurnSplit:
+    start, end = F.history_bounds(shop_con)
+    train_cutoffs, validation = F.training_cutoffs(start, end)
+    return ChurnSplit(start, end, train_cutoffs, validation,
+                      F.feature_snapshots(shop_con, train_cutoffs), F.feature_snapshots(shop_con, [validation]))
+
+
+@pytest.fixture(scope="session")
+def trained(churn_split: ChurnSplit) -> M.TrainResult:
+    return M.train(churn_split.train, churn_split.validation)

@@ -1,0 +1,165 @@
+"""The ML assets materialized with real resources on a real warehouse.
+
+Landing files from the generator → ingestion (``raw_tables``) → ``dbt build`` (the dbt assets)
+→ every ML asset and check, with MLflow in the temp state folder. Small shop (scale 0.1, 100
+days: enough history for one training cutoff and a validation cutoff).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from analytics_platform.resources import WarehouseResource
+from analytics_platform.sample_data import generate, write_landing
+from ml_assets import registry
+from ml_assets.assets import anomalies as anomaly_assets
+from ml_assets.assets.churn import churn_model, churn_scores, champion_challenger, customer_features, feature_drift
+from ml_assets.automation import churn_retrain_sensor
+from ml_assets.definitions import ASSETS, CHECKS, defs
+
+SEED, SCALE, DAYS = 42, 0.1, 100
+
+
+@dataclass
+class Built:
+    warehouse: WarehouseResource
+    instance: dg.DagsterInstance
+    first: dg.ExecuteInProcessResult
+
+    def query(self, sql: str) -> pl.DataFrame:
+        with self.warehouse.connect(read_only=True) as con:
+            return con.execute(sql).pl()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    from analytics_platform.defs.ingestion.assets import raw_tables
+    from analytics_platform.defs.transform.assets import dbt_models
+    from analytics_platform.defs.transform.project import dbt_resource
+
+    root = tmp_path_factory.mktemp("ml_platform")
+    write_landing(generate(seed=SEED, scale=SCALE, days=DAYS), root / "landing")
+    warehouse = WarehouseResource(state_dir=str(root / "state"), landing_dir=str(root / "landing"))
+    instance = dg.DagsterInstance.ephemeral()
+    ingest = dg.materialize([raw_tables], resources={"warehouse": warehouse}, instance=instance,
+                            run_config={"ops": {"raw_tables": {"config": {"settle_seconds": 0}}}})
+    assert ingest.success
+    dbt = dg.materialize([dbt_models], resources={"warehouse": warehouse, "dbt": dbt_resource()}, instance=instance,
+                         raise_on_error=False)
+    assert dbt.get_asset_materialization_events(), "dbt built nothing"
+    first = dg.materialize([*ASSETS, *CHECKS], resources={"warehouse": warehouse}, instance=instance)
+    return Built(warehouse, instance, first)
+
+
+def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(name)]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_every_asset_materializes_into_the_ml_schema(built):
+    assert built.first.success
+    tables = set(built.query("select table_name from information_schema.tables where table_schema = 'ml'")["table_name"])
+    assert {"customer_features", "churn_scores", "revenue_forecast", "revenue_forecast_backtest",
+            "metric_anomalies", "experiment_results", "feature_drift"} <= tables
+    checks = _checks(built.first)
+    assert checks["champion_challenger"].passed and "first champion" in checks["champion_challenger"].description
+    assert checks["no_sample_ratio_mismatch"].passed
+    assert "feature_drift" in checks
+
+
+def test_model_run_and_version_are_linked_from_the_asset(built):
+    md = _metadata(built.first, "churn_model")
+    assert md["model_version"] == "1" and md["mlflow_run_id"] and md["validation_auc"] > 0.7
+    with registry.tracking(built.warehouse.settings.mlflow_dir) as client:
+        assert client.get_run(md["mlflow_run_id"]).info.status == "FINISHED"
+        assert str(client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version) == "1"
+    scores = built.query("select * from ml.churn_scores")
+    assert scores.height == _metadata(built.first, "churn_scores")["dagster/row_count"] > 50
+    assert set(scores["model_version"]) == {"1"} and scores["churn_probability"].is_between(0, 1).all()
+
+
+def test_forecast_and_anomaly_metadata(built):
+    fc = _metadata(built.first, "revenue_forecast")
+    assert {"revenue_mase", "revenue_naive_mase", "orders_mape", "orders_mase"} <= set(fc)
+    assert built.query("select count(*) as n from ml.revenue_forecast")["n"][0] == 60
+    anomalies = built.query("select * from ml.metric_anomalies")
+    assert set(anomalies["metric"]) == {"revenue", "orders", "conversion"}
+    results = built.query("select * from ml.experiment_results")
+    assert set(results["metric"]) == {"conversion", "revenue_per_user"}
+
+
+def test_retrain_that_is_not_better_keeps_the_champion(built):
+    again = dg.materialize([customer_features, churn_model, churn_scores, champion_challenger, feature_drift],
+                           selection=[churn_model.key, churn_scores.key],
+                           resources={"warehouse": built.warehouse}, instance=built.instance)
+    check = _checks(again)["champion_challenger"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "does not beat champion v1" in check.description
+    assert _metadata(again, "churn_model")["model_version"] == "2"
+    # a refusal with a champion in place does not block scoring: the champion keeps scoring
+    assert _metadata(again, "churn_scores")["model_version"] == "1"
+    assert registry.champion(built.warehouse.settings.mlflow_dir).tags["data_end"]
+
+
+def test_retrain_sensor_sees_nothing_to_do(built):
+    with dg.build_sensor_context(instance=built.instance, resources={"warehouse": built.warehouse}) as context:
+        result = churn_retrain_sensor(context)
+    assert isinstance(result, dg.SkipReason), result
+
+
+def test_new_anomalies_are_alerted_once(built):
+    found = built.query("select * from ml.metric_anomalies")
+    newest = found["date_day"].max()
+    here = (pl.col("date_day") == newest) & (pl.col("metric") == "orders")
+    planted = found.with_columns(
+        is_anomaly=pl.when(here).then(True).otherwise(pl.col("is_anomaly")),
+        severity=pl.when(here).then(pl.lit("high")).otherwise(pl.col("severity")),
+        z_score=pl.when(here).then(-9.0).otherwise(pl.col("z_score")))
+    sent = anomaly_assets.publish_alerts(built.warehouse.settings, planted, set())
+    assert f"anomaly:orders:{newest}" in sent
+    with built.warehouse.connect(read_only=True) as con:
+        already = anomaly_assets._alerted_keys(con)
+    assert f"anomaly:orders:{newest}" in already
+    assert anomaly_assets.publish_alerts(built.warehouse.settings, planted, already) == []
+
+
+def test_definitions_load_with_the_platform():
+    from analytics_platform.definitions import defs as platform
+
+    merged = dg.Definitions.merge(platform, defs)
+    dg.Definitions.validate_loadable(merged)
+    graph = merged.resolve_asset_graph()
+    for asset in ASSETS:
+        for key in asset.keys:
+            node = graph.get(key)
+            assert node.group_name == "ml" and node.owners == ["team:data-science"], key
+            assert node.description and node.kinds, key
+            for dep in node.parent_keys:
+                assert graph.has(dep), f"{key} depends on unknown {dep}"
+
+
+def test_floor_failure_without_a_champion_blocks_scoring(built, tmp_path: Path, monkeypatch):
+    """No champion and a challenger under the floor: the blocking check fails with ERROR and
+    churn_scores does not run."""
+    monkeypatch.setattr(registry, "AUC_FLOOR", 0.999)
+    # same warehouse, another (empty) MLflow store
+    fresh = WarehouseResource(state_dir=str(tmp_path / "state"), landing_dir=built.warehouse.landing_dir,
+                              warehouse_dir=str(built.warehouse.settings.warehouse_dir))
+    assert fresh.settings.mlflow_dir == tmp_path / "state" / "mlflow"
+    result = dg.materialize([customer_features, churn_model, churn_scores, champion_challenger],
+                            selection=[churn_model.key, churn_scores.key],
+                            resources={"warehouse": fresh}, raise_on_error=False)
+    check = _checks(result)["champion_challenger"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "below the floor" in check.description
+    assert dg.AssetKey("churn_scores") not in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert registry.champion(fresh.settings.mlflow_dir) is None
