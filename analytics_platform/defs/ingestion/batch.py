@@ -39,6 +39,14 @@ def stage_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[LandedFile, Fi
     paths = "[" + ", ".join(sql_literal(str(f.path)) for f, _ in items) + "]"
     try:
         if contract.format == "parquet":
+            # A multi-file read casts every file to the first one's schema (a DECIMAL 41.5 would
+            # silently become BIGINT 42): batch only files whose footers declare the same columns.
+            schemas = con.execute(
+                f"SELECT count(DISTINCT s) FROM (SELECT file_name, string_agg(name || ':' || coalesce(type, '') || ':' || "
+                f"coalesce(logical_type::VARCHAR, ''), ',' ORDER BY name) AS s FROM parquet_schema({paths}) GROUP BY file_name)"
+            ).fetchone()
+            if not schemas or schemas[0] != 1:
+                return None
             con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_parquet({paths}, filename={sql_literal(PATH_COLUMN)})")
             footer = dict(con.execute(f"SELECT file_name, sum(num_rows)::BIGINT FROM parquet_file_metadata({paths}) GROUP BY ALL").fetchall())
             expected = {str(f.path): int(footer.get(str(f.path), -1)) for f, _ in items}

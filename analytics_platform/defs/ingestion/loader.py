@@ -265,7 +265,10 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
 
         try:
             versions = transaction(con, body)
-        except duckdb.Error as error:
+        except (duckdb.BinderException, duckdb.ConversionException, duckdb.CatalogException) as error:
+            # Only a schema clash with the dataset's existing table is the file's fault; any
+            # other error (disk full, permissions, a lost race) propagates and the file stays
+            # in landing for the next run, exactly like a contracted file.
             if contracted:
                 raise
             u = batch[0]

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import Contract, quote_ident
+from analytics_platform.defs.ingestion.contracts import Column, Contract, quote_ident
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile
 
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "CP1252"}
@@ -199,8 +199,8 @@ def _finish(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any]
     present = [c for c in contract.columns if c.name in columns]
     if rows:
         probes = ", ".join(
-            f"count(*) FILTER (WHERE {quote_ident(c.name)} IS NOT NULL AND TRY_CAST({quote_ident(c.name)} AS {c.type}) IS NULL), "
-            f"any_value({quote_ident(c.name)}::VARCHAR) FILTER (WHERE {quote_ident(c.name)} IS NOT NULL AND TRY_CAST({quote_ident(c.name)} AS {c.type}) IS NULL), "
+            f"count(*) FILTER (WHERE {_bad_value(c)}), "
+            f"any_value({quote_ident(c.name)}::VARCHAR) FILTER (WHERE {_bad_value(c)}), "
             f"count(*) FILTER (WHERE {quote_ident(c.name)} IS NULL)"
             for c in present
         )
@@ -223,6 +223,20 @@ def _finish(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any]
         for c in contract.columns
     )
     return staged
+
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DECIMAL", "NUMERIC")
+
+
+def _bad_value(column: Column) -> str:
+    """SQL: the value is present but does not cast to the declared type, or (numbers) casts only
+    by rounding — DuckDB turns '41.5' into BIGINT 42 and 10.555 into DECIMAL(12,2) 10.56."""
+    name = quote_ident(column.name)
+    bad = f"({name} IS NOT NULL AND TRY_CAST({name} AS {column.type}) IS NULL)"
+    if column.type.startswith(NUMERIC):
+        bad += (f" OR (TRY_CAST({name} AS {column.type}) IS NOT NULL AND TRY_CAST({name} AS DOUBLE) IS NOT NULL"
+                f" AND TRY_CAST({name} AS {column.type})::DOUBLE <> TRY_CAST({name} AS DOUBLE))")
+    return bad
 
 
 def describe(detected: dict[str, Any]) -> str:
