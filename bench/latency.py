@@ -201,7 +201,7 @@ def _launch_events(instance, run_id: str, t0: float) -> dict[str, float]:
             continue
         name = event.event_type_value
         if name == "ENGINE_EVENT":
-            name = f"ENGINE_EVENT: {(record.user_message or '')[:50]}"
+            name = f"ENGINE_EVENT: {(event.message or record.user_message or '')[:50]}"
         out.setdefault(name, round(record.timestamp - t0, 2))
         if event.event_type_value == "STEP_START":
             break

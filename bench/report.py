@@ -54,6 +54,11 @@ def render(results: dict) -> str:
         "",
     ]
     scales = results.get("scales", {})
+    carried = [f"scale {n} {stage} ({s[stage]['measured']})" for n, s in scales.items() for stage in ("ingest", "build", "incremental", "latency")
+               if isinstance(s.get(stage), dict) and s[stage].get("measured")]
+    carried += [f"scale {n} (all stages, {s['measured']})" for n, s in scales.items() if s.get("measured")]
+    if carried:
+        lines += [f"Carried over from earlier runs (not re-measured in this one): {'; '.join(carried)}.", ""]
     # --- ingest ----------------------------------------------------------------------------------
     lines += ["## Ingest: landing files → raw tables", "",
               "Platform = `dg.materialize([raw_tables])` (fingerprint, strict read, validation, one transaction per table "
@@ -68,6 +73,8 @@ def render(results: dict) -> str:
         if not i:
             continue
         p, f, t = i.get("platform", {}), i.get("floor", {}), i.get("floor_tuned", {})
+        if i.get("repeat", 1) > 1:
+            name = f"{name} (median of {i['repeat']})"
         lines.append(
             f"| {name} | {_f(s['data']['files'])} | {_mb(s['data']['bytes'])} | {_f(p.get('rows'))} | {_f(p.get('seconds'), 1, ' s')} | "
             f"{_f(p.get('rows_per_second'))} | {_f(p.get('mb_per_second'), 1)} | {_f(f.get('seconds'), 1, ' s')} | "

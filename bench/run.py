@@ -117,33 +117,42 @@ class ScaleRun:
 
     # --- stages ----------------------------------------------------------------------------------
 
-    def ingest(self) -> None:
-        landing, state, home = self.fresh_platform("ingest")
-        env = self.env(landing, state, home)
-        log(f"scale {self.scale:g}: ingest through the platform ({self.results['data']['files']} files)")
-        platform = run_worker("ingest", {"state": str(state), "landing": str(landing)}, env=env, log=self.logs / "ingest.log")
-        log(f"scale {self.scale:g}: ingest floor (plain DuckDB, auto-detect)")
-        floor = run_worker("ingest_floor", {"landing": str(landing), "db": str(self.dir / "floor.duckdb")}, env=env,
-                           log=self.logs / "ingest_floor.log")
-        log(f"scale {self.scale:g}: ingest floor (plain DuckDB, explicit dialect and types)")
-        tuned = run_worker("ingest_floor", {"landing": str(landing), "db": str(self.dir / "floor_tuned.duckdb"), "tuned": True},
-                           env=env, log=self.logs / "ingest_floor_tuned.log")
+    def ingest(self, repeat: int = 1) -> None:
+        """Platform, floor and tuned floor, interleaved ``repeat`` times; medians are reported."""
+        samples: dict[str, list[Result]] = {"platform": [], "floor": [], "floor_tuned": []}
+        for round_ in range(1, repeat + 1):
+            landing, state, home = self.fresh_platform("ingest")
+            env = self.env(landing, state, home)
+            suffix = f" (round {round_}/{repeat})" if repeat > 1 else ""
+            log(f"scale {self.scale:g}: ingest through the platform ({self.results['data']['files']} files){suffix}")
+            samples["platform"].append(run_worker("ingest", {"state": str(state), "landing": str(landing)}, env=env,
+                                                  log=self.logs / f"ingest-{round_}.log"))
+            warehouse_bytes = dir_size(state / "warehouse")
+            log(f"scale {self.scale:g}: ingest floor (plain DuckDB, auto-detect){suffix}")
+            samples["floor"].append(run_worker("ingest_floor", {"landing": str(landing), "db": str(self.dir / "floor.duckdb")},
+                                               env=env, log=self.logs / f"ingest_floor-{round_}.log"))
+            log(f"scale {self.scale:g}: ingest floor (plain DuckDB, explicit dialect and types){suffix}")
+            samples["floor_tuned"].append(run_worker("ingest_floor", {"landing": str(landing), "db": str(self.dir / "floor_tuned.duckdb"),
+                                                                      "tuned": True}, env=env, log=self.logs / f"ingest_floor_tuned-{round_}.log"))
+            shutil.rmtree(self.dir / "ingest", ignore_errors=True)
+            for name in ("floor.duckdb", "floor_tuned.duckdb"):
+                (self.dir / name).unlink(missing_ok=True)
         bytes_in = self.results["data"]["bytes"]
-        out = {"platform": _stage_result(platform), "floor": _stage_result(floor), "floor_tuned": _stage_result(tuned)}
-        if platform.ok:
-            seconds = platform.data["seconds"]
-            rows = platform.data["rows"]
-            out["platform"].update(rows_per_second=round(rows / seconds), mb_per_second=round(bytes_in / seconds / 1e6, 2),
-                                   warehouse_bytes=dir_size(state / "warehouse"))
-            for name, r in (("floor", floor), ("floor_tuned", tuned)):
-                if r.ok:
-                    out[name].update(rows_per_second=round(r.data["rows"] / r.data["seconds"]),
-                                     mb_per_second=round(bytes_in / r.data["seconds"] / 1e6, 2))
-                    out[f"ratio_vs_{name}"] = round(r.data["seconds"] / seconds, 3)  # platform throughput / floor's
+        out: dict = {"repeat": repeat}
+        for name, results in samples.items():
+            good = sorted((r for r in results if r.ok), key=lambda r: r.data["seconds"])
+            median = good[len(good) // 2] if good else results[-1]
+            out[name] = _stage_result(median)
+            if good:
+                out[name]["all_seconds"] = [round(r.data["seconds"], 2) for r in results if r.ok]
+                out[name].update(rows_per_second=round(median.data["rows"] / median.data["seconds"]),
+                                 mb_per_second=round(bytes_in / median.data["seconds"] / 1e6, 2))
+        if out["platform"].get("ok"):
+            out["platform"]["warehouse_bytes"] = warehouse_bytes
+            for name in ("floor", "floor_tuned"):
+                if out[name].get("ok"):  # platform throughput / floor throughput
+                    out[f"ratio_vs_{name}"] = round(out[name]["seconds"] / out["platform"]["seconds"], 3)
         self.results["ingest"] = out
-        shutil.rmtree(self.dir / "ingest", ignore_errors=True)
-        for name in ("floor.duckdb", "floor_tuned.duckdb"):
-            (self.dir / name).unlink(missing_ok=True)
 
     def build(self, probe: dict) -> None:
         if not probe.get("dbt_assets"):
@@ -271,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overhead-scale", type=float, default=0.01, help="tiny scale for the fixed overhead (0 to skip)")
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "analytics-bench")
     parser.add_argument("--keep-data", action="store_true", help="keep generated sample data for the next run")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the ingest comparison (medians are reported)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="do not merge into bench/results/latest.json (by default, stages not run now keep their last results)")
     parser.add_argument("--incremental-lookback", type=int, default=0,
                         help="dbt var incremental_lookback_minutes for the incremental refresh (default 0: the cold load "
                              "here is minutes old, not a day, so the project's 120-minute margin would reprocess everything; "
@@ -287,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown stage(s) {sorted(unknown)}")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    previous = json.loads((RESULTS / "latest.json").read_text()) if (RESULTS / "latest.json").exists() else None
     started = dt.datetime.now(dt.UTC)
     results: dict = {"started": started.isoformat(timespec="seconds"), "machine": machine.describe(args.workdir),
                      "stages": stages, "scales": {}}
@@ -304,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         run = ScaleRun(scale, args.days, args.workdir, args.keep_data, None if args.incremental_lookback < 0 else args.incremental_lookback)
         run.prepare_data()
         if "ingest" in stages:
-            run.ingest()
+            run.ingest(args.repeat)
         if {"build", "incremental", "latency"} & set(stages):
             run.build(probe)
         if "incremental" in stages:
@@ -316,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         _save(results)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["machine"]["load_average_at_end"] = machine.load_average()
+    if not args.fresh and previous:
+        results = _merge_previous(results, previous)
     path = _save(results)
     log(f"results: {path}")
     if not args.no_docs:
@@ -324,6 +339,25 @@ def main(argv: list[str] | None = None) -> int:
         log(f"table: {DOCS}")
     print(report.summary(results))
     return 0
+
+
+def _merge_previous(results: dict, previous: dict) -> dict:
+    """Keep, from the last results file, the stages and scales this run did not measure (marked
+    with the time they were measured), so one stage can be re-run without redoing the others."""
+    merged = {**results, "scales": {}}
+    for name in sorted(set(previous.get("scales", {})) | set(results["scales"]), key=float):
+        old, new = previous.get("scales", {}).get(name, {}), results["scales"].get(name)
+        if new is None:
+            merged["scales"][name] = {**old, "measured": old.get("measured", previous["started"])}
+            continue
+        combined = dict(new)
+        for stage in STAGES:
+            if (stage not in results["stages"] or stage not in new) and stage in old:
+                combined[stage] = {**old[stage], "measured": old[stage].get("measured", previous["started"])}
+        merged["scales"][name] = combined
+    if "overhead" not in results and "overhead" in previous:
+        merged["overhead"] = {**previous["overhead"], "measured": previous["overhead"].get("measured", previous["started"])}
+    return merged
 
 
 def _save(results: dict) -> Path:
