@@ -45,11 +45,10 @@ def _generate(scale: float, days: int, out: Path) -> None:
 
 
 def _prepare_dbt() -> None:
-    try:
-        from analytics_platform.defs.transform.project import prepare_manifest
-    except ImportError:
-        return
-    prepare_manifest()
+    # In a child process: dbt's adapter leaves multiprocessing locks behind, and `up` then execs
+    # `dagster dev` (the resource tracker would print a "leaked semaphore" warning at startup).
+    code = "from analytics_platform.defs.transform.project import prepare_manifest; prepare_manifest()"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def up(args: argparse.Namespace) -> int:

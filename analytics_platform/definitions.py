@@ -6,6 +6,7 @@ environment (settings.py), so every asset sees the same warehouse.
 
 import dagster as dg
 
+from analytics_platform.defs import automation
 from analytics_platform.defs.ingestion import definitions as ingestion
 from analytics_platform.defs.maintenance import definitions as maintenance
 from analytics_platform.defs.quality import definitions as quality
@@ -23,6 +24,7 @@ defs = dg.Definitions.merge(
     profiles.defs,
     ml.defs,
     dashboards.defs,
+    automation.defs,
     dg.Definitions(
         resources={"warehouse": WarehouseResource()},
         # Warehouse steps are cheap to start and share one process well: measured 12.7 s vs 23.4 s
