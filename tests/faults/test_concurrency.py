@@ -46,12 +46,13 @@ def _drop_files_at_once(platform: TempPlatform, count: int) -> list[str]:
 
 def _sensor_batch(platform: TempPlatform) -> list[str]:
     """The files the real landing sensor would put in the next run."""
+    from analytics_platform.definitions import defs
     from analytics_platform.defs.ingestion.sensors import landing_sensor
     from analytics_platform.resources import WarehouseResource
 
     warehouse = WarehouseResource(state_dir=str(platform.state), landing_dir=str(platform.landing))
     with dg.instance_for_test() as instance:
-        result = landing_sensor(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
+        result = landing_sensor(dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}, definitions=defs))
     (request,) = result.run_requests
     return request.run_config["ops"]["raw_tables"]["config"]["files"]
 

@@ -9,12 +9,14 @@ import time
 
 import dagster as dg
 
+from analytics_platform.definitions import defs
 from analytics_platform.defs.ingestion.sensors import landing_sensor
 
 
 def _evaluate(platform, cursor: str | None = None):
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": platform.warehouse})
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": platform.warehouse},
+                                          definitions=defs)
         return landing_sensor(context), context
 
 
@@ -32,8 +34,11 @@ def test_one_run_per_batch_with_a_stable_key_and_only_the_tables_concerned(platf
     _land(platform, "weather/today.csv", "a,b\n1,2\n")
     result, _ = _evaluate(platform)
     (request,) = result.run_requests
-    assert sorted(k.to_user_string() for k in request.asset_selection) == [
-        "raw/shop__customers", "raw/uncontracted", "raw/web__sessions"]
+    keys = sorted(k.to_user_string() for k in request.asset_selection)
+    assert [k for k in keys if k.startswith("raw/")] == ["raw/shop__customers", "raw/uncontracted", "raw/web__sessions"]
+    # the same run refreshes the dbt models above those raw tables, and only those
+    assert {"stg_shop__customers", "dim_customers", "customers_snapshot", "stg_web__sessions", "fct_sessions"} <= set(keys)
+    assert not {"stg_shop__orders", "fct_orders", "dim_products", "countries"} & set(keys)
     files = request.run_config["ops"]["raw_tables"]["config"]["files"]
     assert files == ["shop/customers/customers_2026-01-01.csv", "weather/today.csv", "web/sessions/sessions_2026-01-01.ndjson"]
     again, _ = _evaluate(platform)  # same folder, no cursor: same batch, same run key (no double run)

@@ -4,6 +4,11 @@ The cursor remembers each requested file's size and modification time, so a file
 once, and again only if it is re-delivered with other content (a corrected version). The run key
 is derived from the batch, so a sensor tick that is retried never launches the same batch twice.
 Files still being written (temp suffixes, or changed within ``SETTLE_SECONDS``) wait.
+
+The run also refreshes the dbt models above the raw tables it loads (``file → mart`` in one run:
+one process start, no wait for the next automation tick). The dbt automation sensor then sees
+those models updated after their inputs and requests nothing more; assets below the dbt models
+(ML, reports) follow by their own automation conditions.
 """
 
 
@@ -20,6 +25,7 @@ from analytics_platform.resources import WarehouseResource
 
 SETTLE_SECONDS = 2.0
 MAX_FILES_PER_RUN = 2000
+DBT_MODELS = dg.AssetSelection.kind("dbt")
 
 
 def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
@@ -29,8 +35,8 @@ def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
 
 @dg.sensor(
     name="landing_sensor",
-    description="Watches the landing folder and launches an ingestion run for each batch of new or corrected files.",
-    target=raw_tables,
+    description="Watches the landing folder; each batch of new or corrected files gets one run that loads it and refreshes the dbt models above.",
+    target=dg.AssetSelection.assets(raw_tables) | (dg.AssetSelection.assets(raw_tables).downstream() & DBT_MODELS),
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -43,6 +49,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         return dg.SkipReason(f"No new files in {landing}")
     contracts = load_contracts()
     targets = sorted({(c.name if (c := contract_for(f, contracts)) else UNCONTRACTED_KEY) for f in batch})
+    raw_keys = [raw_asset_key(t) for t in targets]
+    models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(context.repository_def.asset_graph)
     run_key = hashlib.sha256("\n".join(f"{f}@{files[f]}" for f in batch).encode()).hexdigest()[:32]
     cursor.update({f: files[f] for f in batch})
     cursor = {f: s for f, s in cursor.items() if f in files}  # forget files that left the folder
@@ -50,7 +58,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         run_requests=[
             dg.RunRequest(
                 run_key=run_key,
-                asset_selection=[raw_asset_key(t) for t in targets],
+                asset_selection=[*raw_keys, *sorted(models)],
                 run_config={"ops": {"raw_tables": {"config": {"files": batch, "settle_seconds": 0.0}}}},
                 tags={"analytics/ingestion": "landing", "analytics/files": str(len(batch))},
             )
