@@ -2,11 +2,14 @@
 
 ``dbt_project/profiles.yml`` names this module under ``plugins``; the attach itself stays in the
 profile, readable by analytics engineers. It runs before the attach because DuckDB reads
-``extension_directory`` only at connect time.
+``extension_directory`` only at connect time. It also creates the profile's ``temp_directory``:
+DuckDB creates only its last level, and a spill into a missing folder fails the query with an
+IOException (which the profile's retries then turn into "transaction is aborted").
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -17,6 +20,9 @@ from analytics_platform.warehouse import extension_directory
 class Plugin(BasePlugin):
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         config.setdefault("extension_directory", extension_directory())
+        temp_directory = config.get("temp_directory")
+        if temp_directory:
+            Path(temp_directory).mkdir(parents=True, exist_ok=True)
 
     def configure_connection(self, conn: Any) -> None:
         conn.execute("LOAD ducklake; LOAD sqlite")

@@ -11,3 +11,27 @@
         from {{ this }}
     )
 {%- endmacro %}
+
+{#-
+    The filter on an incremental model's driving rows: on an incremental run, keep a row when
+    one of its keys appears in a row of an input loaded after the watermark; on a full build,
+    keep every row. `changes` lists (column, relation) pairs: "rebuild the rows whose `column`
+    value occurs in `relation`'s new rows". Pairs on the same column share one `in (...)`.
+
+    The relations are read directly, not through the model's `select *` CTEs: DuckDB
+    materialises a CTE that is read more than once, all columns of all rows (measured at scale
+    10: fct_sessions materialised stg_web__events, 10M rows, to look up the few changed keys).
+-#}
+{% macro where_changed_since_watermark(changes) -%}
+    {%- if is_incremental() %}
+    where
+    {%- for column, pairs in changes | groupby(0) %}
+        {{ 'or ' if not loop.first }}{{ column }} in (
+        {%- for pair in pairs %}
+            select {{ column }} from {{ pair[1] }} where _loaded_at > {{ incremental_watermark() }}
+            {{- ' union all' if not loop.last }}
+        {%- endfor %}
+        )
+    {%- endfor %}
+    {%- endif %}
+{%- endmacro %}

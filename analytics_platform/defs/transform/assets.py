@@ -19,7 +19,13 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
-from analytics_platform.defs.transform.project import DBT_PROJECT, dbt_environment, ensure_manifest, run_target_path
+from analytics_platform.defs.transform.project import (
+    DBT_PROJECT,
+    dbt_environment,
+    ensure_manifest,
+    keep_partial_parse,
+    run_target_path,
+)
 from analytics_platform.defs.transform.translator import AnalyticsDbtTranslator
 from analytics_platform.resources import WarehouseResource
 
@@ -60,4 +66,7 @@ def dbt_models(
     target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
     with dbt_environment(settings):
         invocation = dbt.cli(dbt_build_args(config), context=context, target_path=target)
-    yield from invocation.stream()
+    try:
+        yield from invocation.stream()
+    finally:
+        keep_partial_parse(settings, target)

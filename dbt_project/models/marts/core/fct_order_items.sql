@@ -33,25 +33,14 @@ products as (
 
 ),
 
-{% if is_incremental() %}
-
-changed_item_ids as (
-
-    select order_item_id from order_items
-    where _loaded_at > {{ incremental_watermark() }}
-        or order_id in (select order_id from orders where _loaded_at > {{ incremental_watermark() }})
-        or product_id in (select product_id from products where _loaded_at > {{ incremental_watermark() }})
-
-),
-
-{% endif %}
-
 items_to_build as (
 
     select * from order_items
-    {% if is_incremental() %}
-    where order_item_id in (select order_item_id from changed_item_ids)
-    {% endif %}
+    {{ where_changed_since_watermark([
+        ('order_item_id', ref('stg_shop__order_items')),
+        ('order_id', ref('fct_orders')),
+        ('product_id', ref('stg_shop__products')),
+    ]) }}
 
 ),
 

@@ -34,26 +34,14 @@ payments as (
 
 ),
 
-{% if is_incremental() %}
-
-changed_order_ids as (
-
-    select order_id from orders where _loaded_at > {{ incremental_watermark() }}
-    union
-    select order_id from order_items where _loaded_at > {{ incremental_watermark() }}
-    union
-    select order_id from payments where _loaded_at > {{ incremental_watermark() }}
-
-),
-
-{% endif %}
-
 orders_to_build as (
 
     select * from orders
-    {% if is_incremental() %}
-    where order_id in (select order_id from changed_order_ids)
-    {% endif %}
+    {{ where_changed_since_watermark([
+        ('order_id', ref('stg_shop__orders')),
+        ('order_id', ref('stg_shop__order_items')),
+        ('order_id', ref('stg_shop__payments')),
+    ]) }}
 
 ),
 

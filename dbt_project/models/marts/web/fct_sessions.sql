@@ -28,24 +28,13 @@ events as (
 
 ),
 
-{% if is_incremental() %}
-
-changed_session_ids as (
-
-    select session_id from sessions where _loaded_at > {{ incremental_watermark() }}
-    union
-    select session_id from events where _loaded_at > {{ incremental_watermark() }}
-
-),
-
-{% endif %}
-
 sessions_to_build as (
 
     select * from sessions
-    {% if is_incremental() %}
-    where session_id in (select session_id from changed_session_ids)
-    {% endif %}
+    {{ where_changed_since_watermark([
+        ('session_id', ref('stg_web__sessions')),
+        ('session_id', ref('stg_web__events')),
+    ]) }}
 
 ),
 

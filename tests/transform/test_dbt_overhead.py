@@ -1,0 +1,59 @@
+"""What keeps a dbt step's fixed cost down (see ``defs/transform/project.py``): no ``dbt --version``
+subprocess, no in-process adapter, and a kept parse per warehouse."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+from pathlib import Path
+
+import pytest
+from dagster_dbt import DbtCliResource
+
+from analytics_platform.defs.transform import project
+from analytics_platform.settings import load_settings
+
+
+def test_overridden_members_still_exist_in_dagster_dbt():
+    # private members of dagster-dbt: an upgrade that renames them must fail here, not silently
+    # bring back seconds per run
+    assert "_cli_version" in vars(DbtCliResource)
+    assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
+
+
+def test_resource_knows_dbt_version_without_a_subprocess(monkeypatch: pytest.MonkeyPatch):
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"unexpected subprocess: {args}")
+
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    resource = project.dbt_resource()
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_run_target_starts_from_the_warehouses_kept_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ANALYTICS_STATE_DIR", str(tmp_path))
+    settings = load_settings()
+    first = project.run_target_path(settings, "first")
+    assert not (first / project.PARTIAL_PARSE).exists()  # nothing kept yet: dagster-dbt's copy applies
+
+    first.mkdir(parents=True)
+    (first / project.PARTIAL_PARSE).write_bytes(b"parse of run 1")
+    project.keep_partial_parse(settings, first)
+    second = project.run_target_path(settings, "second")
+    assert (second / project.PARTIAL_PARSE).read_bytes() == b"parse of run 1"
+
+    project.keep_partial_parse(settings, tmp_path / "missing")  # a run that never parsed: no-op
+    assert (tmp_path / "dbt" / project.PARTIAL_PARSE).read_bytes() == b"parse of run 1"
+
+
+def test_dbt_environment_passes_the_state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    monkeypatch.setenv("ANALYTICS_STATE_DIR", str(tmp_path))
+    settings = load_settings()
+    monkeypatch.delenv("ANALYTICS_STATE_DIR")
+    with project.dbt_environment(settings):
+        # profiles.yml puts DuckDB's temp_directory under it
+        assert os.environ["ANALYTICS_STATE_DIR"] == str(tmp_path)
+    assert "ANALYTICS_STATE_DIR" not in os.environ
