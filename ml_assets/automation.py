@@ -1,14 +1,15 @@
-"""When the churn model retrains: weekly, on feature drift, on enough new data.
+"""When the churn model retrains, beyond its own automation condition.
 
-* ``churn_weekly_retrain`` (schedule): Mondays 05:00 UTC, whatever happened.
-* ``churn_retrain_sensor``: hourly look at the warehouse; requests a retrain when there is no
-  champion yet, when the latest ``feature_drift`` evaluation found a significant shift (PSI >
-  0.25) against the champion, or when the data has advanced ``NEW_DATA_DAYS`` days past the end
-  of the champion's training data. The run key names the trigger and the state it saw, so each
-  condition starts one run, not one per tick.
+``churn_model``'s automation condition (``assets/churn.py``: ``retrain_condition``) trains it when
+it is missing, every Monday 05:00 UTC and when its code version changes; a new day of data alone
+does not retrain it (``churn_scores`` scores the new features with the champion).
 
-Both run ``churn_retrain``: features, model (with its blocking champion/challenger check) and
-scores. Everything else in the group refreshes eagerly when its marts change.
+``churn_retrain_sensor`` adds the data-driven triggers: an hourly look at the warehouse requests
+job ``churn_retrain`` (features, model with its blocking champion/challenger check, scores) when
+the latest ``feature_drift`` evaluation found a significant shift (PSI > 0.25) against the
+champion, when the data has advanced ``NEW_DATA_DAYS`` days past the end of the champion's
+training data, or when a trained model exists but none is champion. The run key names the
+trigger and the state it saw, so each condition starts one run, not one per tick.
 """
 
 import datetime as dt
@@ -26,14 +27,6 @@ churn_retrain_job = dg.define_asset_job(
     "churn_retrain",
     selection=dg.AssetSelection.assets(customer_features, churn_model, churn_scores),
     description="Rebuild churn features, retrain and register the model, gate it against the champion, rescore.",
-)
-
-churn_weekly_retrain = dg.ScheduleDefinition(
-    name="churn_weekly_retrain",
-    job=churn_retrain_job,
-    cron_schedule="0 5 * * 1",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 
@@ -82,9 +75,13 @@ def read_state(warehouse: WarehouseResource) -> RetrainState:
     job=churn_retrain_job,
     minimum_interval_seconds=3600,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Retrains the churn model on feature drift, on enough new data, or when there is no champion.",
+    description="Retrains the churn model on feature drift, on 14 days of data the champion has not seen, "
+                "or when a trained model exists but none is champion.",
 )
 def churn_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    if context.instance.get_latest_materialization_event(churn_model.key) is None:
+        return dg.SkipReason("churn_model was never trained: its automation condition trains it once "
+                             "customer_features exists")
     state = read_state(warehouse)
     reasons = retrain_reasons(state)
     if not reasons:

@@ -10,7 +10,7 @@ from ml_assets.assets.anomalies import metric_anomalies
 from ml_assets.assets.churn import champion_challenger, churn_model, churn_scores, customer_features, feature_drift
 from ml_assets.assets.experiments import experiment_results
 from ml_assets.assets.forecast import revenue_forecast
-from ml_assets.automation import churn_retrain_job, churn_retrain_sensor, churn_weekly_retrain
+from ml_assets.automation import churn_retrain_job, churn_retrain_sensor
 
 ASSETS = [customer_features, churn_model, churn_scores, revenue_forecast, metric_anomalies, experiment_results]
 CHECKS = [feature_drift, champion_challenger]
@@ -19,6 +19,5 @@ defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
     jobs=[churn_retrain_job],
-    schedules=[churn_weekly_retrain],
     sensors=[churn_retrain_sensor],
 )

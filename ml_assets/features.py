@@ -37,8 +37,11 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from ml_assets.history import NotEnoughHistory
+
 HORIZON_DAYS = 30
 ACTIVE_LOOKBACK_DAYS = 30
+MIN_HISTORY_DAYS = 30  # observed days before the earliest training cutoff
 
 LABEL_DEFINITION = (
     f"churned = no session and no order in the {HORIZON_DAYS} days after the cutoff; population = "
@@ -239,14 +242,21 @@ def compute_features(con: duckdb.DuckDBPyConnection, cutoff: dt.datetime, *, his
     return df.with_columns(pl.col("cutoff").cast(pl.Datetime("us")))
 
 
+def required_history_days(horizon_days: int = HORIZON_DAYS, min_history_days: int = MIN_HISTORY_DAYS) -> int:
+    """Days of history a time-based split needs: ``min_history_days`` before one training cutoff,
+    then its label window, then the validation cutoff's label window."""
+    return min_history_days + 2 * horizon_days
+
+
 def training_cutoffs(history_start: dt.datetime, data_end: dt.datetime, *, horizon_days: int = HORIZON_DAYS,
-                     step_days: int = 14, min_history_days: int = 30,
+                     step_days: int = 14, min_history_days: int = MIN_HISTORY_DAYS,
                      max_train_cutoffs: int = 4) -> tuple[list[dt.datetime], dt.datetime]:
     """Time-based split: (training cutoffs, validation cutoff).
 
     The validation cutoff is the latest one whose label window is fully observed; training
     cutoffs step back from there so their label windows end before the validation cutoff
-    (no overlap, no leakage from the validation period into training labels).
+    (no overlap, no leakage from the validation period into training labels). Raises
+    ``NotEnoughHistory`` when not even one training cutoff fits.
     """
     validation = data_end - dt.timedelta(days=horizon_days)
     train, c = [], validation - dt.timedelta(days=horizon_days)
@@ -254,7 +264,8 @@ def training_cutoffs(history_start: dt.datetime, data_end: dt.datetime, *, horiz
         train.append(c)
         c -= dt.timedelta(days=step_days)
     if not train:
-        raise ValueError(f"history from {history_start} to {data_end} is too short for a time-based split")
+        raise NotEnoughHistory("a time-based churn split", (data_end - history_start).days,
+                               required_history_days(horizon_days, min_history_days))
     return sorted(train), validation
 
 

@@ -24,10 +24,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
-from sklearn.linear_model import HuberRegressor
 from threadpoolctl import threadpool_limits
+
+from ml_assets.history import NotEnoughHistory
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import HuberRegressor
 
 HORIZON = 30
 MIN_TRAIN = 56
@@ -58,6 +64,8 @@ def _features(y: np.ndarray, origin: int, dow_target: int, h: int) -> list[float
 
 def fit(y: np.ndarray, dow: np.ndarray, horizon: int = HORIZON) -> HuberRegressor:
     """Fit the direct model on a history ``y`` with weekdays ``dow`` (0 = Monday)."""
+    from sklearn.linear_model import HuberRegressor  # here, not at the top: loading the definitions stays cheap
+
     n = y.size
     rows, targets = [], []
     for origin in range(28, n):
@@ -114,13 +122,19 @@ class Backtest:
                 "mase_ratio_vs_naive": self.mase / self.naive_mase if self.naive_mase else float("nan")}
 
 
+def required_history_days(horizon: int = HORIZON, min_train: int = MIN_TRAIN) -> int:
+    """Days the backtest needs: ``min_train`` days before its first origin, then at least a week
+    (or the horizon, if shorter) to score it on."""
+    return min_train + min(horizon, SEASON)
+
+
 def backtest(y: np.ndarray, dates: list[dt.date], metric: str, horizon: int = HORIZON,
              min_train: int = MIN_TRAIN, step: int = STEP) -> Backtest:
     dow = _weekday(dates)
     abs_m, abs_n, pct_m, pct_n, sc_m, sc_n, log_err = [], [], [], [], [], [], []
-    origins = list(range(min_train, y.size - min(horizon, 7) + 1, step))
+    origins = list(range(min_train, y.size - min(horizon, SEASON) + 1, step))
     if not origins:
-        raise ValueError(f"{y.size} days are too few for a backtest (need {min_train + 7})")
+        raise NotEnoughHistory("the forecast backtest", y.size, required_history_days(horizon, min_train))
     for o in origins:
         h = min(horizon, y.size - o)
         train, actual = y[:o], y[o:o + h]
@@ -144,8 +158,11 @@ def forecast(daily: pl.DataFrame, metrics: tuple[str, ...] = METRICS, horizon: i
              created_at: dt.datetime | None = None) -> tuple[pl.DataFrame, list[Backtest]]:
     """Forecast table (one row per future day and metric) and the backtest per metric.
 
-    ``daily`` has ``date_day`` and one column per metric; missing days count as zero.
+    ``daily`` has ``date_day`` and one column per metric; missing days count as zero. Raises
+    ``NotEnoughHistory`` below ``required_history_days(horizon)`` days.
     """
+    if daily.is_empty():
+        raise NotEnoughHistory("the forecast backtest", 0, required_history_days(horizon))
     daily = daily.with_columns(pl.col("date_day").cast(pl.Date)).sort("date_day")
     days = pl.DataFrame({"date_day": pl.date_range(daily["date_day"].min(), daily["date_day"].max(), "1d", eager=True)})
     daily = days.join(daily, on="date_day", how="left").fill_null(0)

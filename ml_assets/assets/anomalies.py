@@ -10,7 +10,7 @@ import polars as pl
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.settings import Settings
 from ml_assets import anomalies as A
-from ml_assets import plots, store
+from ml_assets import store
 from ml_assets.assets.common import FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs, md_table, table_metadata
 
 TABLE = "metric_anomalies"
@@ -73,6 +73,8 @@ def _alerted_keys(con) -> set[str]:
     ),
 )
 def metric_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from ml_assets import plots  # matplotlib, only when charts are drawn
+
     with lake_inputs(warehouse) as con:
         daily = con.execute("select * from ml_in_daily order by date_day").pl()
         found = A.detect(A.daily_metrics(daily))

@@ -10,12 +10,13 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import churn_model as M
-from ml_assets import drift, plots, registry, scoring, store
+from ml_assets import drift, registry, store
 from ml_assets import features as F
 from ml_assets.assets.common import (
-    FCT_SESSIONS, GROUP, OWNERS, POOL, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs, md_table, table_metadata,
+    FCT_SESSIONS, GROUP, OWNERS, POOL, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs, md_table, skipped_for_short_history,
+    table_metadata,
 )
+from ml_assets.history import NotEnoughHistory
 
 FEATURES_TABLE = "customer_features"
 SCORES_TABLE = "churn_scores"
@@ -44,21 +45,26 @@ def read_features(warehouse: WarehouseResource, split: str | None = None) -> pl.
     deps=[RAW_CUSTOMERS, RAW_ORDERS, FCT_SESSIONS],
     pool=POOL,
     automation_condition=dg.AutomationCondition.eager(),
+    output_required=False,
     description=(
         "Point-in-time customer features (recency, frequency, monetary, tenure, sessions and conversion in "
         "7/30/90-day windows, bad orders, channel, country) at several cutoffs, with the churn label of the 30 "
         "days after each cutoff. Training cutoffs, one validation cutoff and the current (score) cutoff share "
         f"one table, `lake.ml.{FEATURES_TABLE}`. Label: {F.LABEL_DEFINITION}. Every definition lives in "
-        "`ml_assets/features.py`."
+        f"`ml_assets/features.py`. Needs {F.required_history_days()} days of history; with less it is skipped "
+        "(not materialized, the reason on the asset's page) and so are the model and the scores."
     ),
 )
-def customer_features(context: dg.AssetExecutionContext, config: FeatureConfig,
-                      warehouse: WarehouseResource) -> dg.MaterializeResult:
+def customer_features(context: dg.AssetExecutionContext, config: FeatureConfig, warehouse: WarehouseResource):
     with lake_inputs(warehouse) as con:
         start, end = F.history_bounds(con)
-        train_cutoffs, validation = F.training_cutoffs(start, end, horizon_days=config.horizon_days,
-                                                       step_days=config.step_days,
-                                                       max_train_cutoffs=config.max_train_cutoffs)
+        try:
+            train_cutoffs, validation = F.training_cutoffs(start, end, horizon_days=config.horizon_days,
+                                                           step_days=config.step_days,
+                                                           max_train_cutoffs=config.max_train_cutoffs)
+        except NotEnoughHistory as short:
+            yield skipped_for_short_history(context, short)
+            return
         parts = [(c, "train") for c in train_cutoffs] + [(validation, "validation"), (end, "score")]
         table = pl.concat([
             F.compute_features(con, c, history_start=start, data_end=end, horizon_days=config.horizon_days)
@@ -68,7 +74,7 @@ def customer_features(context: dg.AssetExecutionContext, config: FeatureConfig,
     summary = (table.group_by("split", "cutoff").agg(pl.len().alias("customers"), pl.col("churned").mean().alias("churn_rate"))
                .sort("cutoff"))
     context.log.info(f"features at {len(parts)} cutoffs: {summary.to_dicts()}")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         **table_metadata(table, FEATURES_TABLE, {**F.COLUMN_DOCS, **SPLIT_DOC}),
         "history": f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive)",
         "training_cutoffs": [f"{c:%Y-%m-%d}" for c in train_cutoffs],
@@ -117,9 +123,41 @@ def feature_drift(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRe
 
 
 class TrainConfig(dg.Config):
+    """Search settings; the defaults are ``churn_model.train``'s and ``churn_model.SEED`` (a test keeps
+    them equal without importing scikit-learn here)."""
+
     n_iter: int = 6
     cv_folds: int = 3
-    seed: int = M.SEED
+    seed: int = 20260101
+
+
+# Mondays 05:00 UTC: after the daily 03:00 dbt build, with a week of new data since the last retrain.
+RETRAIN_CRON = "0 5 * * 1"
+# Bump when a change to the training code (churn_model.py, the features it reads, TrainConfig's
+# defaults) should retrain the model as soon as it is deployed.
+TRAINING_CODE_VERSION = "1"
+
+
+def retrain_condition() -> dg.AutomationCondition:
+    """Train when there is no model yet (with the next refresh of ``customer_features``), on the
+    weekly tick, or when the training code's version changes; never merely because the features
+    got a new day (``churn_scores`` follows new data with the champion). Waits for
+    ``customer_features`` to exist and not be running.
+
+    "Missing" is tied to a features update rather than ``newly_missing``: that one does not fire
+    for an asset missing since the condition's first evaluation, and plain ``missing`` would retry
+    a failed training on every tick; this way a failure is retried with the next data.
+    """
+    no_model_yet = (dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated()).with_label(
+        "missing, features updated")
+    due = (dg.AutomationCondition.cron_tick_passed(RETRAIN_CRON, "UTC")
+           | dg.AutomationCondition.code_version_changed()).since_last_handled()
+    return (
+        (no_model_yet | due)
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label(f"missing, weekly ({RETRAIN_CRON} UTC) or new training code")
 
 
 @dg.asset(
@@ -127,15 +165,23 @@ class TrainConfig(dg.Config):
     owners=OWNERS,
     kinds={"scikit-learn", "mlflow"},
     deps=[customer_features],
+    code_version=TRAINING_CODE_VERSION,
+    automation_condition=retrain_condition(),
     description=(
         "Churn classifier: sklearn Pipeline (one-hot + gradient boosting), bounded randomized search with "
         "customer-grouped CV, time-based validation, fixed seeds. Each materialization is an MLflow run "
         "(params, metrics, ROC/confusion/permutation-importance plots, the model with its signature) and a "
         "new version of the registered model `churn_model`; the `champion_challenger` check decides whether "
-        "it becomes the champion."
+        "it becomes the champion. Retrains when missing, every Monday 05:00 UTC, when its code version "
+        "changes, and from `churn_retrain_sensor` (feature drift, 14 days of data the champion has not "
+        "seen); not on every new day of data: `churn_scores` scores new features with the champion."
     ),
 )
 def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    # scikit-learn and matplotlib load here, not when the definitions load (every run process does that)
+    from ml_assets import churn_model as M
+    from ml_assets import plots
+
     registry.disable_noise()
     mlflow_dir = warehouse.settings.mlflow_dir
     features = read_features(warehouse)
@@ -236,10 +282,13 @@ def champion_challenger(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     automation_condition=dg.AutomationCondition.eager(),
     description=(
         "Churn probability of every current customer (active in the last 30 days) from the registry's "
-        f"`champion` version, with the model version on every row, in `lake.ml.{SCORES_TABLE}`."
+        f"`champion` version, with the model version on every row, in `lake.ml.{SCORES_TABLE}`. Follows every "
+        "refresh of the features (a new day is scored by the current champion) and every retrained model."
     ),
 )
 def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from ml_assets import scoring  # pandas and scikit-learn, only when scoring
+
     registry.disable_noise()
     mlflow_dir = warehouse.settings.mlflow_dir
     champ = registry.champion(mlflow_dir)

@@ -11,6 +11,7 @@ import polars as pl
 
 from analytics_platform.resources import WarehouseResource
 from ml_assets import inputs, store
+from ml_assets.history import NotEnoughHistory
 
 GROUP = "ml"
 OWNERS = ["team:data-science"]
@@ -31,6 +32,19 @@ def lake_inputs(warehouse: WarehouseResource, read_only: bool = False) -> Iterat
     with warehouse.connect(read_only=read_only) as con:
         inputs.register_warehouse(con)
         yield con
+
+
+def skipped_for_short_history(context: dg.AssetExecutionContext, short: NotEnoughHistory) -> dg.AssetObservation:
+    """What an asset with ``output_required=False`` yields instead of a materialization when the
+    history is too short: the reason, on the asset's page, next to a warning in the run log.
+
+    No materialization means the previous table (if any) stays, and downstream steps of the same
+    run are skipped, not failed; automation does not request them while this asset is missing.
+    """
+    context.log.warning(f"{context.asset_key.to_user_string()} skipped: {short}")
+    return dg.AssetObservation(asset_key=context.asset_key, description=f"skipped: {short}", metadata={
+        "skipped": str(short), "history_days": short.have_days, "required_history_days": short.need_days,
+    })
 
 
 _TYPES = {pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.UInt32: "INTEGER", pl.Float64: "DOUBLE", pl.Utf8: "VARCHAR",

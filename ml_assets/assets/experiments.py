@@ -4,7 +4,6 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import experiments as E
 from ml_assets import store
 from ml_assets.assets.common import (
     EXPERIMENT_OUTCOMES, FCT_ORDERS, FCT_SESSIONS, GROUP, OWNERS, POOL, lake_inputs, md_table, table_metadata,
@@ -33,6 +32,8 @@ SRM_CHECK = "no_sample_ratio_mismatch"
     ),
 )
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from ml_assets import experiments as E  # scipy, only when analysing
+
     with lake_inputs(warehouse) as con:
         units = con.execute("select * from ml_in_experiment").pl()
         results = E.analyse(units)

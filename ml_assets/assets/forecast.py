@@ -5,8 +5,11 @@ import polars as pl
 
 from analytics_platform.resources import WarehouseResource
 from ml_assets import forecast as FC
-from ml_assets import plots, store
-from ml_assets.assets.common import FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs, md_table, table_metadata
+from ml_assets import store
+from ml_assets.assets.common import (
+    FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs, md_table, skipped_for_short_history, table_metadata,
+)
+from ml_assets.history import NotEnoughHistory
 
 TABLE = "revenue_forecast"
 BACKTEST_TABLE = "revenue_forecast_backtest"
@@ -20,17 +23,26 @@ BACKTEST_TABLE = "revenue_forecast_backtest"
     deps=[FCT_DAILY_REVENUE],
     pool=POOL,
     automation_condition=dg.AutomationCondition.eager(),
+    output_required=False,
     description=(
         f"Daily revenue and orders for the next {FC.HORIZON} days with 80%/95% prediction intervals "
         "(direct multi-horizon Huber regression on lag levels + weekday; intervals from out-of-sample backtest "
         f"errors), in `lake.ml.{TABLE}`. A rolling-origin backtest against the seasonal-naive forecast is "
-        f"stored in `lake.ml.{BACKTEST_TABLE}`; MAPE and MASE are in the metadata."
+        f"stored in `lake.ml.{BACKTEST_TABLE}`; MAPE and MASE are in the metadata. Needs "
+        f"{FC.required_history_days()} days of history; with less it is skipped (not materialized, the "
+        "reason on the asset's page)."
     ),
 )
-def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from ml_assets import plots  # matplotlib, only when charts are drawn
+
     with lake_inputs(warehouse) as con:
         daily = con.execute("select date_day, revenue, orders from ml_in_daily order by date_day").pl()
-        fc, backtests = FC.forecast(daily)
+        try:
+            fc, backtests = FC.forecast(daily)
+        except NotEnoughHistory as short:
+            yield skipped_for_short_history(context, short)
+            return
         summary = pl.DataFrame([b.summary() for b in backtests])
         store.replace_table(con, TABLE, fc, FC.COLUMN_DOCS)
         store.replace_table(con, BACKTEST_TABLE, summary.with_columns(created_at=fc["created_at"].first()))
@@ -45,4 +57,4 @@ def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         metadata[f"{b.metric}_beats_seasonal_naive"] = b.beats_naive
     metadata["revenue_chart"] = dg.MetadataValue.md(plots.md_image(plots.forecast(daily, fc, "revenue"), "revenue forecast"))
     context.log.info(", ".join(f"{b.metric}: MASE {b.mase:.3f} vs naive {b.naive_mase:.3f}" for b in backtests))
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(metadata=metadata)

@@ -2,11 +2,15 @@
 
 Landing files from the generator → ingestion (``raw_tables``) → ``dbt build`` (the dbt assets)
 → every ML asset and check, with MLflow in the temp state folder. Small shop (scale 0.1, 100
-days: enough history for one training cutoff and a validation cutoff).
+days: enough history for one training cutoff and a validation cutoff); the files of a 101st day
+are held back for the last test, which lands them like the next day's delivery.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ class Built:
     warehouse: WarehouseResource
     instance: dg.DagsterInstance
     first: dg.ExecuteInProcessResult
+    next_day: list[tuple[Path, Path]]  # (held-back file, where it lands)
 
     def query(self, sql: str) -> pl.DataFrame:
         with self.warehouse.connect(read_only=True) as con:
@@ -38,22 +43,37 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("ml_platform")
+    generated, landing = root / "generated", root / "landing"
+    write_landing(generate(seed=SEED, scale=SCALE, days=DAYS + 1), generated)
+    files = [p for p in generated.rglob("*") if p.is_file() and not p.name.startswith("_")]
+    last_day = max(p.stem.rsplit("_", 1)[-1] for p in files)
+    next_day = []
+    for path in files:
+        target = landing / path.relative_to(generated)
+        if path.stem.endswith(last_day):
+            next_day.append((path, target))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+    warehouse = WarehouseResource(state_dir=str(root / "state"), landing_dir=str(landing))
+    instance = dg.DagsterInstance.ephemeral()
+    load_landing_and_build_marts(warehouse, instance)
+    first = dg.materialize([*ASSETS, *CHECKS], resources={"warehouse": warehouse}, instance=instance)
+    return Built(warehouse, instance, first, next_day)
+
+
+def load_landing_and_build_marts(warehouse: WarehouseResource, instance: dg.DagsterInstance) -> None:
     from analytics_platform.defs.ingestion.assets import raw_tables
     from analytics_platform.defs.transform.assets import dbt_models
     from analytics_platform.defs.transform.project import dbt_resource
 
-    root = tmp_path_factory.mktemp("ml_platform")
-    write_landing(generate(seed=SEED, scale=SCALE, days=DAYS), root / "landing")
-    warehouse = WarehouseResource(state_dir=str(root / "state"), landing_dir=str(root / "landing"))
-    instance = dg.DagsterInstance.ephemeral()
     ingest = dg.materialize([raw_tables], resources={"warehouse": warehouse}, instance=instance,
                             run_config={"ops": {"raw_tables": {"config": {"settle_seconds": 0}}}})
     assert ingest.success
     dbt = dg.materialize([dbt_models], resources={"warehouse": warehouse, "dbt": dbt_resource()}, instance=instance,
                          raise_on_error=False)
     assert dbt.get_asset_materialization_events(), "dbt built nothing"
-    first = dg.materialize([*ASSETS, *CHECKS], resources={"warehouse": warehouse}, instance=instance)
-    return Built(warehouse, instance, first)
 
 
 def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict:
@@ -116,6 +136,13 @@ def test_retrain_sensor_sees_nothing_to_do(built):
     assert isinstance(result, dg.SkipReason), result
 
 
+def test_retrain_sensor_leaves_the_first_training_to_automation(built):
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
+                                 resources={"warehouse": built.warehouse}) as context:
+        result = churn_retrain_sensor(context)
+    assert isinstance(result, dg.SkipReason) and "never trained" in result.skip_message
+
+
 def test_new_anomalies_are_alerted_once(built):
     found = built.query("select * from ml.metric_anomalies")
     newest = found["date_day"].max()
@@ -147,6 +174,14 @@ def test_definitions_load_with_the_platform():
                 assert graph.has(dep), f"{key} depends on unknown {dep}"
 
 
+def test_loading_the_definitions_does_not_import_the_ml_libraries():
+    """Every run process loads all definitions: scikit-learn & co. load when an ML step runs."""
+    heavy = ["sklearn", "scipy", "pandas", "matplotlib", "mlflow", "skops"]
+    code = f"import sys, ml_assets.definitions; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_floor_failure_without_a_champion_blocks_scoring(built, tmp_path: Path, monkeypatch):
     """No champion and a challenger under the floor: the blocking check fails with ERROR and
     churn_scores does not run."""
@@ -163,3 +198,27 @@ def test_floor_failure_without_a_champion_blocks_scoring(built, tmp_path: Path, 
     assert "below the floor" in check.description
     assert dg.AssetKey("churn_scores") not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert registry.champion(fresh.settings.mlflow_dir) is None
+
+
+def test_next_day_is_scored_by_the_champion_without_retraining(built):
+    """What automation runs after a new day (see test_automation.py): features and scores, not the
+    model. The registered champion scores the new feature rows. Runs last: it grows the warehouse."""
+    mlflow_dir = built.warehouse.settings.mlflow_dir
+    champion = registry.champion(mlflow_dir)
+    before = built.query("select max(feature_cutoff) as cutoff, count(*) as n from ml.churn_scores").row(0, named=True)
+    for held, target in built.next_day:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        held.rename(target)
+    load_landing_and_build_marts(built.warehouse, built.instance)
+
+    result = dg.materialize([customer_features, churn_model, churn_scores, feature_drift, champion_challenger],
+                            selection=[customer_features.key, churn_scores.key],
+                            resources={"warehouse": built.warehouse}, instance=built.instance)
+    after = _metadata(result, "churn_scores")
+    assert after["model_version"] == champion.version and after["mlflow_run_id"] == champion.run_id
+    scores = built.query("select * from ml.churn_scores")
+    assert scores["feature_cutoff"].max() == before["cutoff"] + dt.timedelta(days=1)
+    assert scores.height == after["dagster/row_count"] > 50 and scores["churn_probability"].is_between(0, 1).all()
+    assert set(scores["model_version"]) == {champion.version}
+    assert registry.champion(mlflow_dir).version == champion.version  # nothing retrained or promoted
+    assert dg.AssetKey("churn_model") not in {e.asset_key for e in result.get_asset_materialization_events()}

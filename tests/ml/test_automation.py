@@ -1,10 +1,22 @@
-"""When the churn model retrains."""
+"""When the churn model retrains: the sensor's pure decision, and what automation ticks request."""
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
+import dagster as dg
+
+from analytics_platform.resources import WarehouseResource
+from ml_assets import churn_model as M
+from ml_assets.assets.churn import (
+    TRAINING_CODE_VERSION, TrainConfig, champion_challenger, churn_model, churn_scores, customer_features,
+)
+from ml_assets.assets.common import (
+    EXPERIMENT_OUTCOMES, FCT_DAILY_REVENUE, FCT_ORDERS, FCT_SESSIONS, RAW_CUSTOMERS, RAW_ORDERS,
+)
 from ml_assets.automation import RetrainState, retrain_reasons
+from ml_assets.definitions import ASSETS, CHECKS
 
 D = dt.date(2026, 5, 1)
 
@@ -32,3 +44,106 @@ def test_enough_new_data_triggers():
 
 def test_no_data_no_request():
     assert retrain_reasons(RetrainState(None, None, None, None, None)) == []
+
+
+# --- declarative automation: what a tick requests (real conditions, real instance, events reported)
+
+UPSTREAM = [RAW_CUSTOMERS, RAW_ORDERS, FCT_SESSIONS, FCT_DAILY_REVENUE, FCT_ORDERS, EXPERIMENT_OUTCOMES]
+ML_KEYS = [key for asset in ASSETS for key in asset.keys]
+WEDNESDAY = dt.datetime(2026, 11, 18, 12, tzinfo=dt.timezone.utc)
+
+
+def ml_defs(tmp_path, assets=ASSETS) -> dg.Definitions:
+    """The ML assets and checks with their real automation conditions; upstream as plain specs."""
+    warehouse = WarehouseResource(state_dir=str(tmp_path), landing_dir=str(tmp_path))
+    return dg.Definitions(assets=[*assets, *(dg.AssetSpec(k) for k in UPSTREAM)], asset_checks=CHECKS,
+                          resources={"warehouse": warehouse})
+
+
+class Ticks:
+    """Successive automation ticks on one instance, like the automation sensor's."""
+
+    def __init__(self, defs: dg.Definitions, now: dt.datetime = WEDNESDAY):
+        self.defs, self.now, self.cursor = defs, now, None
+        self.instance = dg.DagsterInstance.ephemeral()
+
+    def materialized(self, *keys: dg.AssetKey) -> None:
+        for key in keys:
+            self.instance.report_runless_asset_event(dg.AssetMaterialization(key))
+
+    def tick(self, at: dt.datetime | None = None, defs: dg.Definitions | None = None) -> set[str]:
+        self.now = at or self.now + dt.timedelta(minutes=1)
+        result = dg.evaluate_automation_conditions(defs=defs or self.defs, instance=self.instance,
+                                                   cursor=self.cursor, evaluation_time=self.now)
+        self.cursor = result.cursor
+        return {k.to_user_string() for k in ML_KEYS if result.get_num_requested(k)}
+
+    def steady(self) -> None:
+        """Upstream and every ML asset materialized, the tick after that requested nothing."""
+        self.tick()
+        self.materialized(*UPSTREAM, *ML_KEYS)
+        self.tick()
+        assert self.tick() == set()
+
+
+def test_missing_model_is_trained_with_the_first_features(tmp_path):
+    ticks = Ticks(ml_defs(tmp_path))
+    assert ticks.tick() == set()  # nothing upstream yet
+    ticks.materialized(*UPSTREAM)
+    assert ticks.tick() == {"customer_features", "churn_model", "churn_scores", "revenue_forecast",
+                            "metric_anomalies", "experiment_results"}
+
+
+def test_short_history_skip_requests_nothing_below_the_features(tmp_path):
+    """customer_features skipped for short history reports an observation, not a materialization:
+    the model and the scores wait; the next data retries the features."""
+    ticks = Ticks(ml_defs(tmp_path))
+    ticks.tick()
+    ticks.materialized(*UPSTREAM)
+    assert "customer_features" in ticks.tick()
+    ticks.instance.report_runless_asset_event(dg.AssetObservation(customer_features.key, metadata={"skipped": "x"}))
+    ticks.materialized(*(k for k in ML_KEYS if k.path[0] in ("revenue_forecast", "metric_anomalies",
+                                                              "experiment_results")))
+    assert ticks.tick() == set()
+    assert ticks.tick() == set()
+    ticks.materialized(*UPSTREAM)  # one more day
+    assert ticks.tick() == {"customer_features", "churn_model", "churn_scores", "revenue_forecast",
+                            "metric_anomalies", "experiment_results"}
+
+
+def test_a_new_day_rescores_with_the_champion_without_retraining(tmp_path):
+    ticks = Ticks(ml_defs(tmp_path))
+    ticks.steady()
+    ticks.materialized(*UPSTREAM)  # one more day of data
+    assert ticks.tick() == {"customer_features", "churn_scores", "revenue_forecast", "metric_anomalies",
+                            "experiment_results"}
+    ticks.materialized(customer_features.key, churn_scores.key)
+    for _ in range(3):  # and the next days too
+        ticks.materialized(*UPSTREAM)
+        assert "churn_model" not in ticks.tick()
+
+
+def test_weekly_tick_retrains_and_rescores(tmp_path):
+    ticks = Ticks(ml_defs(tmp_path))
+    ticks.steady()
+    assert ticks.tick(dt.datetime(2026, 11, 23, 4, 59, tzinfo=dt.timezone.utc)) == set()  # Monday, before 05:00
+    assert ticks.tick(dt.datetime(2026, 11, 23, 5, 1, tzinfo=dt.timezone.utc)) == {"churn_model", "churn_scores"}
+    ticks.materialized(churn_model.key, churn_scores.key)
+    assert ticks.tick() == set()  # once per tick
+    # the champion/challenger gate rides along in the retrain run: it has no condition of its own
+    assert all(spec.blocking and spec.automation_condition is None for spec in champion_challenger.check_specs)
+
+
+def test_new_training_code_retrains(tmp_path):
+    ticks = Ticks(ml_defs(tmp_path))
+    ticks.steady()
+    bumped = dg.map_asset_specs(lambda spec: spec.replace_attributes(code_version=TRAINING_CODE_VERSION + "+1")
+                                if spec.key == churn_model.key else spec, ASSETS)
+    assert ticks.tick(defs=ml_defs(tmp_path, bumped)) == {"churn_model", "churn_scores"}
+
+
+def test_train_config_defaults_are_the_models():
+    defaults = inspect.signature(M.train).parameters
+    config = TrainConfig()
+    assert (config.seed, config.n_iter, config.cv_folds) == (M.SEED, defaults["n_iter"].default,
+                                                              defaults["cv_folds"].default)

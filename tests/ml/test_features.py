@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from ml_assets import features as F
+from ml_assets.history import NotEnoughHistory
 
 from .conftest import relations
 
@@ -114,3 +115,15 @@ def test_time_based_split_never_overlaps(churn_split):
 def test_every_column_is_documented(original):
     assert set(original.columns) <= set(F.COLUMN_DOCS)
     assert set(F.FEATURE_NAMES) <= set(original.columns)
+
+
+def test_time_split_needs_two_label_windows_and_a_month_before():
+    start = dt.datetime(2026, 1, 1)
+    need = F.required_history_days()
+    assert need == F.MIN_HISTORY_DAYS + 2 * F.HORIZON_DAYS == 90
+    train, validation = F.training_cutoffs(start, start + dt.timedelta(days=need))
+    assert train == [start + dt.timedelta(days=F.MIN_HISTORY_DAYS)] and validation == start + dt.timedelta(days=60)
+    with pytest.raises(NotEnoughHistory, match=f"have {need - 1} days, need {need}"):
+        F.training_cutoffs(start, start + dt.timedelta(days=need - 1))
+    with pytest.raises(NotEnoughHistory, match="have 30 days, need 110"):
+        F.training_cutoffs(start, start + dt.timedelta(days=30), horizon_days=40)

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from ml_assets import forecast as FC
+from ml_assets.history import NotEnoughHistory
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +46,15 @@ def test_intervals_cover_a_held_out_month(daily, shop):
         f = fc.filter(pl.col("metric") == metric).join(future.select("date_day", metric), on="date_day")
         inside = ((f[metric] >= f["lower_95"]) & (f[metric] <= f["upper_95"])).mean()
         assert inside >= 0.8, (metric, inside)
+
+
+@pytest.mark.parametrize("days", [0, 30, FC.required_history_days() - 1])
+def test_short_history_says_how_much_is_missing(daily, days):
+    with pytest.raises(NotEnoughHistory, match=f"have {days} days, need {FC.required_history_days()}") as short:
+        FC.forecast(daily.head(days))
+    assert (short.value.have_days, short.value.need_days) == (days, 63)
+
+
+def test_just_enough_history_forecasts(daily):
+    fc, backtests = FC.forecast(daily.head(FC.required_history_days()))
+    assert fc.height == 2 * FC.HORIZON and all(b.origins == 1 for b in backtests)
