@@ -193,14 +193,10 @@ class ScaleRun:
         if not getattr(self, "built", False):
             self.results["incremental"] = {"available": False, "reason": "needs a successful cold build"}
             return
-        for p in self.incremental_files:
-            target = self.landing / p.relative_to(self.generated)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, target)
         log(f"scale {self.scale:g}: incremental ({len(self.incremental_files)} files of {self.results['data']['incremental_day']})")
-        since = time.time()
-        inc = run_worker("build", {"state": str(self.state), "since": since, "downstream_fallback": True,
-                                   "lookback_minutes": self.lookback}, env=self.env(self.landing, self.state, self.home),
+        files = [[str(p), str(p.relative_to(self.generated))] for p in self.incremental_files]
+        inc = run_worker("refresh", {"state": str(self.state), "landing": str(self.landing), "files": files,
+                                     "lookback_minutes": self.lookback}, env=self.env(self.landing, self.state, self.home),
                          log=self.logs / "incremental.log")
         out = {"available": True, "platform": _stage_result(inc), "lookback_minutes": self.lookback}
         cold = self.results["build"]["platform"]

@@ -191,31 +191,81 @@ def task_build(args: dict) -> dict:
     out = {"ok": code == 0, "exit_code": code, "seconds": seconds, "definitions_import_seconds": import_seconds,
            "assets": len(keys), "dbt_assets": len(dbt_keys), "summary": buffer.getvalue()[-3000:]}
     out.update(_run_stats(instance, known_runs))
-    skipped = [f for f in out["failed_steps"] if f.endswith("SKIPPED")]
-    if args.get("downstream_fallback") and skipped:
-        # run_everything puts raw_tables and everything below it in one run: when a raw table got
-        # no new file, its output is not yielded and every step below it is SKIPPED. Measure what
-        # the refresh costs when it does happen: a second run of everything except the raw assets.
-        raw = {k for k in keys if k.path[0] == "raw"}
-        selection = [k for k in keys if k not in raw and not graph.get(k).is_partitioned]
-        job = defs.resolve_implicit_global_asset_job_def()
-        known_runs = {r.run_id for r in instance.get_runs()}
-        started = time.perf_counter()
-        run_config = {}
-        if args.get("lookback_minutes") is not None and any(graph.get(k).kinds and "dbt" in graph.get(k).kinds for k in selection):
-            op = next(iter(graph.get(k).assets_def.op.name for k in selection if "dbt" in (graph.get(k).kinds or set())))
-            run_config = {"ops": {op: {"config": {"incremental_lookback_minutes": args["lookback_minutes"]}}}}
-        with redirect_stdout(buffer):
-            result = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False, run_config=run_config)
-        downstream = time.perf_counter() - started
-        second = _run_stats(instance, known_runs)
-        out.update(
-            run_everything_skipped=skipped, run_everything_seconds=seconds, downstream_seconds=downstream,
-            downstream_run_config=run_config,
-            seconds=seconds + downstream, ok=result.success, runs=out["runs"] + second["runs"],
-            steps={**out["steps"], **second["steps"]}, failed_steps=second["failed_steps"],
-        )
     out["dbt"] = _dbt_run_results(Path(args["state"]), args.get("since", 0.0))
+    return out
+
+
+def task_refresh(args: dict) -> dict:
+    """One more day of files, the way the running platform handles it, in this process.
+
+    The real landing sensor is evaluated before and after the files are copied in (so its
+    cursor knows the earlier files); its run request (load + the dbt models above) is executed,
+    then declarative automation is evaluated and whatever it requests is run, until it requests
+    nothing: what the daemon would launch, without the daemon's launch latency.
+    """
+    import io
+    import os
+    import shutil
+    from contextlib import redirect_stdout
+
+    import dagster as dg
+
+    from analytics_platform.definitions import defs
+    from analytics_platform.defs.ingestion.sensors import landing_sensor
+    from analytics_platform.resources import WarehouseResource
+
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_implicit_global_asset_job_def()
+    dbt_op = {"ops": {"dbt_models": {"config": {"incremental_lookback_minutes": args["lookback_minutes"]}}}} \
+        if args.get("lookback_minutes") is not None else {}
+
+    def sensor(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                     resources={"warehouse": WarehouseResource()}) as context:
+            return landing_sensor(context)
+
+    def requested(result) -> list:
+        return [r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size]
+
+    def run(selection, run_config=None, tags=None):
+        config = dict(run_config or {})
+        if dbt_op and any("dbt" in (defs.resolve_asset_graph().get(k).kinds or set()) for k in selection):
+            config["ops"] = {**config.get("ops", {}), **dbt_op["ops"]}
+        return job.execute_in_process(instance=instance, asset_selection=list(selection), run_config=config,
+                                      tags=tags, raise_on_error=False)
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        before = sensor(None)  # the files already loaded: only its cursor matters
+        automation = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        if due := requested(automation):  # steady state first, as a daemon that has been ticking
+            run(due)
+            automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=automation.cursor)
+        landing = Path(args["landing"])
+        for source, relative in args["files"]:
+            target = landing / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            os.utime(target, (time.time() - 60, time.time() - 60))  # settled
+        known_runs = {r.run_id for r in instance.get_runs()}
+        since = time.time()
+        started = time.perf_counter()
+        (request,) = sensor(before.cursor).run_requests
+        results = [run(request.asset_selection, request.run_config, request.tags)]
+        landing_seconds = time.perf_counter() - started
+        rounds: list[list[str]] = []
+        while (due := requested(automation := dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                                                cursor=automation.cursor))):
+            rounds.append(sorted(k.to_user_string() for k in due))
+            results.append(run(due))
+            if len(rounds) > 5:
+                break
+        seconds = time.perf_counter() - started
+    out = {"ok": all(r.success for r in results), "seconds": seconds, "landing_run_seconds": landing_seconds,
+           "landing_run_assets": sorted(k.to_user_string() for k in request.asset_selection),
+           "automation_rounds": rounds, "summary": buffer.getvalue()[-3000:]}
+    out.update(_run_stats(instance, known_runs))
+    out["dbt"] = _dbt_run_results(Path(args["state"]), since)
     return out
 
 
@@ -330,7 +380,8 @@ def _compiled_sql(run_dir: Path, node: dict) -> str | None:
     return path.read_text().rstrip().rstrip(";") if path.exists() else None
 
 
-TASKS = {"ingest": task_ingest, "ingest_floor": task_ingest_floor, "build": task_build, "build_floor": task_build_floor}
+TASKS = {"ingest": task_ingest, "ingest_floor": task_ingest_floor, "build": task_build, "build_floor": task_build_floor,
+         "refresh": task_refresh}
 
 
 def main() -> int:
