@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,8 +45,27 @@ def attach_sql(settings: Settings, read_only: bool = False) -> str:
     return f"ATTACH IF NOT EXISTS 'ducklake:sqlite:{settings.catalog_path}' AS {LAKE} ({', '.join(options)})"
 
 
+def ensure_wal(catalog: Path) -> None:
+    """Keep the SQLite catalog in WAL mode (a property of the file: set once, then a no-op).
+
+    In SQLite's default rollback-journal mode a committing writer's lock shuts readers out: a
+    dashboard or notebook reading while dbt or ingestion commits waited DuckDB's 5 s busy timeout
+    and then failed with "database is locked". In WAL mode readers never wait for the writer.
+    Writers still exclude each other (a DuckLake commit fails when another one landed during its
+    transaction): the platform's writers share the ``warehouse`` pool, one at a time.
+    """
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(catalog, timeout=30)
+    try:
+        if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
 def _open(settings: Settings, read_only: bool) -> duckdb.DuckDBPyConnection:
     settings.data_path.mkdir(parents=True, exist_ok=True)
+    ensure_wal(settings.catalog_path)
     con = duckdb.connect(config={"extension_directory": extension_directory()})
     # `encodings` (364 MB, 1.5 s to load) is loaded only for files that need it, see readers.py.
     con.execute("LOAD ducklake; LOAD sqlite")

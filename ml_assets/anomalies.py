@@ -13,7 +13,7 @@ robust spread (1.4826 x MAD of all deviations of that metric):
 ``critical``. Rates (conversion) are compared the same way as volumes, on their log.
 
 ``detect`` is pure (polars in, polars out); ``alert_rows`` turns findings into rows for the
-platform's ``meta.alerts`` table, so the alerting code can reuse it.
+platform's alerts (alerts.log), so the alerting code can reuse it.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def anomaly_days(found: pl.DataFrame) -> pl.DataFrame:
 
 
 def alert_rows(found: pl.DataFrame, since: dt.date | None = None, source: str = "ml.metric_anomalies") -> list[dict]:
-    """Anomalies as alert dicts (one per day and metric), newest first; for ``meta.alerts``."""
+    """Anomalies as alert dicts (one per day and metric), newest first; for the platform's alerts."""
     rows = found.filter(pl.col("is_anomaly"))
     if since is not None:
         rows = rows.filter(pl.col("date_day") >= since)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def publish_alerts(settings: Settings, found: pl.DataFrame, already: set[str]) -> list[str]:
-    """Send new recent anomalies through the platform's alerting (meta.alerts, alerts.log, webhook).
+    """Send new recent anomalies through the platform's alerting (alerts.log, webhook).
 
     Returns the alert keys sent. Alerting is best effort: a missing alerts module or a failed
     destination never fails the asset.
@@ -44,10 +44,12 @@ def publish_alerts(settings: Settings, found: pl.DataFrame, already: set[str]) -
     return [r["alert_key"] for r in rows]
 
 
-def _alerted_keys(con) -> set[str]:
-    if not store.table_exists(con, "meta", "alerts"):
+def _alerted_keys(con, settings: Settings) -> set[str]:
+    from analytics_platform.defs.quality.alerts import alerts_source
+
+    if not (alerts := alerts_source(settings)):
         return set()
-    rows = con.execute("select details from lake.meta.alerts where kind = ?", [ALERT_KIND]).fetchall()
+    rows = con.execute(f"select details from {alerts} where kind = ?", [ALERT_KIND]).fetchall()
     keys = set()
     for (details,) in rows:
         try:
@@ -69,7 +71,7 @@ def _alerted_keys(con) -> set[str]:
         "Every day x metric (revenue, orders, conversion) with its expected value (median of the same weekday "
         "+-1..4 weeks), a robust z-score and a severity (none/low/medium/high/critical; anomaly at |z| >= 4), "
         f"in `lake.ml.{TABLE}`. New anomalies of the last {ALERT_RECENT_DAYS} days are sent as alerts "
-        "(`meta.alerts`, alerts.log, webhook). Detector: `ml_assets.anomalies.detect`."
+        "(alerts.log, webhook). Detector: `ml_assets.anomalies.detect`."
     ),
 )
 def metric_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -79,7 +81,7 @@ def metric_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         daily = con.execute("select * from ml_in_daily order by date_day").pl()
         found = A.detect(A.daily_metrics(daily))
         store.replace_table(con, TABLE, found, A.COLUMN_DOCS)
-        already = _alerted_keys(con)
+        already = _alerted_keys(con, warehouse.settings)
     sent = publish_alerts(warehouse.settings, found, already)
     flagged = found.filter(pl.col("is_anomaly")).sort("date_day", descending=True)
     days = A.anomaly_days(found)

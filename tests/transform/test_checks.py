@@ -8,11 +8,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from analytics_platform.defs.quality.alerts import alerts_source
 from analytics_platform.defs.quality.sensors import alert_on_check_failure, alert_on_run_failure
 from analytics_platform.resources import WarehouseResource
 
 from .support import build, check_results, clone_state, query
 
+
+
+def logged_alerts(state) -> str:
+    """alerts.log of ``state`` as a DuckDB table expression."""
+    return alerts_source(WarehouseResource(state_dir=str(state)).settings)
 
 def test_every_dbt_test_ran_as_a_passing_check(built):
     for result in (built.first_build, built.incremental_build):
@@ -57,12 +63,12 @@ def test_warn_violation_fails_its_check_and_alerts_once(built, tmp_path):
     assert query(state, f"SELECT count(*) AS n FROM marts.fct_orders WHERE order_id = {order_id}")["n"][0] == 1
 
     first = sensor_tick(alert_on_check_failure, instance, state)
-    alerts = query(state, "SELECT kind, asset_key, check_name, severity FROM meta.alerts")
+    alerts = query(state, f"SELECT kind, asset_key, check_name, severity FROM {logged_alerts(state)}")
     assert alerts.rows() == [("check_failure", "fct_orders", "expression_is_true_fct_orders_item_count___0", "WARN")]
     logged = [json.loads(line) for line in (state / "alerts.log").read_text().splitlines()]
     assert [a["check_name"] for a in logged] == ["expression_is_true_fct_orders_item_count___0"]
     sensor_tick(alert_on_check_failure, instance, state, cursor=first.cursor)
-    assert query(state, "SELECT count(*) AS n FROM meta.alerts")["n"][0] == 1  # no repeat
+    assert query(state, f"SELECT count(*) AS n FROM {logged_alerts(state)}")["n"][0] == 1  # no repeat
 
 
 def test_error_violation_blocks_the_marts_and_fails_the_run(built, tmp_path):
@@ -88,7 +94,7 @@ def test_error_violation_blocks_the_marts_and_fails_the_run(built, tmp_path):
     ) as context:
         alert_on_run_failure(context.for_run_failure())
     sensor_tick(alert_on_check_failure, instance, state)
-    alerts = query(state, "SELECT kind, severity, run_id, message FROM meta.alerts ORDER BY kind")
+    alerts = query(state, f"SELECT kind, severity, run_id, message FROM {logged_alerts(state)} ORDER BY kind")
     assert alerts["kind"].to_list() == ["check_failure", "run_failure"]
     assert set(alerts["run_id"]) == {result.run_id}
     assert "expression_is_true_stg_shop__orders_order_total___0" in alerts["message"][1]

@@ -1,10 +1,14 @@
-"""Alerts: one record, three destinations, never an exception.
+"""Alerts: one record, two destinations, never an exception.
 
-Every alert is appended to ``meta.alerts`` in the warehouse (queryable next to the data it is
-about) and to ``<state_dir>/alerts.log`` (one JSON object per line, readable when the warehouse is
-not), and POSTed as JSON to ``ANALYTICS_ALERT_WEBHOOK_URL`` when that is set and the alert's
-channel allows it (stdlib ``urllib``, short timeout). A destination that fails is logged and
-skipped: alerting must never fail the sensor that raises the alert.
+Every alert is appended to ``<state_dir>/alerts.log`` (one JSON object per line; in SQL:
+``SELECT * FROM read_json('.state/alerts.log')``) and POSTed as JSON to
+``ANALYTICS_ALERT_WEBHOOK_URL`` when that is set and the alert's channel allows it (stdlib
+``urllib``, short timeout). A destination that fails is logged and skipped: alerting must never
+fail the sensor that raises the alert.
+
+Alerts are not written into the warehouse: the sensors that raise them run outside any run, so
+outside the ``warehouse`` pool that keeps writers one at a time, and a DuckLake commit on the
+SQLite catalog fails when another writer commits during its transaction ("database is locked").
 """
 
 from __future__ import annotations
@@ -18,22 +22,28 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from analytics_platform import warehouse
 from analytics_platform.settings import Settings
 
 WEBHOOK_ENV = "ANALYTICS_ALERT_WEBHOOK_URL"
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
-ALERTS_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE TABLE IF NOT EXISTS meta.alerts (
-    alert_id VARCHAR, kind VARCHAR, severity VARCHAR, channel VARCHAR, title VARCHAR,
-    message VARCHAR, run_id VARCHAR, job_name VARCHAR, asset_key VARCHAR, check_name VARCHAR,
-    details VARCHAR, created_at TIMESTAMP
-);
-"""
+# The columns of alerts.log, for reading it with DuckDB (``alerts_source``).
+ALERT_COLUMNS = {
+    "alert_id": "VARCHAR", "kind": "VARCHAR", "severity": "VARCHAR", "channel": "VARCHAR", "title": "VARCHAR",
+    "message": "VARCHAR", "run_id": "VARCHAR", "job_name": "VARCHAR", "asset_key": "VARCHAR",
+    "check_name": "VARCHAR", "details": "JSON", "created_at": "TIMESTAMP",
+}
 
+
+def alerts_source(settings: Settings) -> str | None:
+    """A DuckDB table expression over alerts.log (``SELECT … FROM {alerts_source(s)}``), or None
+    while no alert has been logged. A line cut short by a crash is skipped."""
+    if not settings.alerts_log.exists():
+        return None
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in ALERT_COLUMNS.items())
+    path = str(settings.alerts_log).replace("'", "''")
+    return f"read_json('{path}', format='newline_delimited', columns={{{columns}}}, ignore_errors=true)"
 
 @dataclasses.dataclass(frozen=True)
 class Alert:
@@ -62,24 +72,6 @@ def _to_log(alert: Alert, settings: Settings) -> None:
         handle.write(json.dumps(alert.as_json(), default=str) + "\n")
 
 
-def _to_warehouse(alerts: list[Alert], settings: Settings) -> None:
-    rows = [
-        [a.alert_id, a.kind, a.severity, a.channel, a.title, a.message, a.run_id, a.job_name, a.asset_key,
-         a.check_name, json.dumps(a.details, default=str), a.created_at]
-        for a in alerts
-    ]
-
-    def body(con: Any) -> None:
-        con.execute(
-            "INSERT INTO meta.alerts VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
-            [value for row in rows for value in row],
-        )
-
-    with warehouse.session(settings) as con:
-        warehouse.with_retry(lambda: con.execute(ALERTS_DDL), what="creating meta.alerts")
-        warehouse.transaction(con, body)
-
-
 def _to_webhook(alert: Alert, url: str) -> None:
     request = urllib.request.Request(
         url,
@@ -93,7 +85,7 @@ def _to_webhook(alert: Alert, url: str) -> None:
 
 def send_alerts(alerts: list[Alert], settings: Settings) -> dict[str, list[str]]:
     """Deliver ``alerts``; returns, per destination, the ids delivered (failures are logged)."""
-    delivered: dict[str, list[str]] = {"log": [], "warehouse": [], "webhook": []}
+    delivered: dict[str, list[str]] = {"log": [], "webhook": []}
     if not alerts:
         return delivered
     for alert in alerts:
@@ -102,11 +94,6 @@ def send_alerts(alerts: list[Alert], settings: Settings) -> dict[str, list[str]]
             delivered["log"].append(alert.alert_id)
         except Exception:  # noqa: BLE001 - alerting never raises
             log.exception("could not append alert %s to %s", alert.alert_id, settings.alerts_log)
-    try:
-        _to_warehouse(alerts, settings)
-        delivered["warehouse"] = [a.alert_id for a in alerts]
-    except Exception:  # noqa: BLE001
-        log.exception("could not write %d alert(s) to meta.alerts", len(alerts))
     url = os.environ.get(WEBHOOK_ENV, "").strip()
     if url:
         for alert in alerts:

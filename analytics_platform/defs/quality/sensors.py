@@ -2,12 +2,13 @@
 
 - ``alert_on_run_failure``: every failed run of the code location, with the failing step's error.
 - ``alert_on_check_failure``: every failed asset check evaluation (dbt tests, ingestion checks,
-  metric thresholds) since the last tick, read from the event log with a storage-id cursor, so
-  each failure alerts exactly once, whether its run failed or not. Threshold checks are routed
-  to the channel their seed row names; other checks to ``webhook``.
+  metric thresholds) of the runs that finished since the last tick, whether the run failed or
+  not; the cursor is the last such run's update time, so each failure alerts once. (Read per
+  run: Dagster's default SQLite event log is sharded by run, and a storage id is not a cursor
+  across runs there.) Threshold checks are routed to the channel their seed row names; other
+  checks to ``webhook``.
 """
 
-import warnings
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -16,7 +17,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from analytics_platform.defs.quality.alerts import Alert, send_alerts
 from analytics_platform.resources import WarehouseResource
 
-CHECK_BATCH = 200
+RUN_BATCH = 50
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 FIRST_TICK_LOOKBACK = timedelta(days=1)
 
 
@@ -31,7 +33,7 @@ def _error_text(error) -> str:
 
 @dg.run_failure_sensor(
     name="alert_on_run_failure",
-    description="Alert (meta.alerts, alerts.log, webhook) when any run fails.",
+    description="Alert (alerts.log, webhook) when any run fails.",
     monitor_all_code_locations=False,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
@@ -57,8 +59,7 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, warehouse: Warehou
     context.log.info(f"alerted on failed run {run.run_id}")
 
 
-def _check_alert(record: dg.EventLogRecord) -> Alert | None:
-    entry = record.event_log_entry
+def _check_alert(entry: dg.EventLogEntry) -> Alert | None:
     evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
     if not isinstance(evaluation, AssetCheckEvaluation) or evaluation.passed:
         return None
@@ -81,26 +82,22 @@ def _check_alert(record: dg.EventLogRecord) -> Alert | None:
 
 @dg.sensor(
     name="alert_on_check_failure",
-    description="Alert (meta.alerts, alerts.log, webhook) on every failed asset check evaluation.",
+    description="Alert (alerts.log, webhook) on every failed asset check evaluation.",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def alert_on_check_failure(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
-    after = int(context.cursor) if context.cursor else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        records = context.instance.get_event_records(
-            dg.EventRecordsFilter(
-                event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-                after_cursor=after,
-                after_timestamp=None if after else (datetime.now(UTC) - FIRST_TICK_LOOKBACK).timestamp(),
-            ),
-            limit=CHECK_BATCH,
-            ascending=True,
-        )
-    if not records:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no new check evaluations"), cursor=context.cursor)
-    alerts = [a for a in (_check_alert(r) for r in records) if a]
+    after = datetime.fromisoformat(context.cursor) if context.cursor else datetime.now(UTC) - FIRST_TICK_LOOKBACK
+    runs = context.instance.get_run_records(
+        filters=dg.RunsFilter(statuses=FINISHED, updated_after=after),
+        order_by="update_timestamp", ascending=True, limit=RUN_BATCH,
+    )
+    if not runs:
+        return dg.SensorResult(skip_reason=dg.SkipReason("no finished runs"), cursor=context.cursor)
+    evaluations = [e for r in runs for e in context.instance.all_logs(
+        r.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+    alerts = [a for a in (_check_alert(e) for e in evaluations) if a]
     delivered = send_alerts(alerts, warehouse.settings)
-    context.log.info(f"{len(records)} check evaluation(s), {len(alerts)} failed: {len(delivered['log'])} alerted")
-    return dg.SensorResult(cursor=str(records[-1].storage_id))
+    context.log.info(f"{len(runs)} run(s), {len(evaluations)} check evaluation(s), {len(alerts)} failed: "
+                     f"{len(delivered['log'])} alerted")
+    return dg.SensorResult(cursor=runs[-1].update_timestamp.isoformat())

@@ -23,7 +23,9 @@ from analytics_platform.defs.reports.dashboards.common import (
 from analytics_platform.defs.reports.dashboards.html import (
     BAD, GOOD, MUTED, WARN, Chart, Empty, Kpi, Page, Section, Table, badge, daily_axis, figure, number,
 )
+from analytics_platform.defs.quality.alerts import alerts_source
 from analytics_platform.resources import WarehouseResource
+from analytics_platform.settings import Settings
 
 FILE_NAME = "data_quality_report.html"
 RECENT_QUARANTINE = 50
@@ -50,7 +52,7 @@ class WarehouseFacts:
     has_meta: bool = False
 
 
-def warehouse_facts(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> WarehouseFacts:
+def warehouse_facts(con: duckdb.DuckDBPyConnection, now: dt.datetime, settings: Settings) -> WarehouseFacts:
     facts = WarehouseFacts()
     meta = existing_tables(con, "meta")
     if "ingest_ledger" in meta:
@@ -74,12 +76,12 @@ def warehouse_facts(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> Warehou
         facts.quarantine_recent = con.execute(f"""
             SELECT quarantined_at, source_file, {TABLE_NAME}, reason_code, reason FROM meta.quarantine
             ORDER BY quarantined_at DESC, source_file LIMIT {RECENT_QUARANTINE}""").fetchall()
-    if "alerts" in meta:
+    if alerts := alerts_source(settings):
         facts.alerts_recent = con.execute(f"""
-            SELECT created_at, severity, kind, title, message FROM meta.alerts ORDER BY created_at DESC LIMIT {RECENT_ALERTS}
+            SELECT created_at, severity, kind, title, message FROM {alerts} ORDER BY created_at DESC LIMIT {RECENT_ALERTS}
         """).fetchall()
         facts.alerts_7d = con.execute(
-            "SELECT count(*) FROM meta.alerts WHERE created_at >= ?", [now.replace(tzinfo=None) - dt.timedelta(days=7)]
+            f"SELECT count(*) FROM {alerts} WHERE created_at >= ?", [now.replace(tzinfo=None) - dt.timedelta(days=7)]
         ).fetchone()[0]
     return facts
 
@@ -256,7 +258,7 @@ def data_quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     now = dt.datetime.now(dt.UTC)
     defined, groups = C.defined_checks(context)
     statuses, days = C.collect(context.instance, defined, groups, now)
-    facts = read_warehouse(warehouse, lambda con: warehouse_facts(con, now), WarehouseFacts)
+    facts = read_warehouse(warehouse, lambda con: warehouse_facts(con, now, warehouse.settings), WarehouseFacts)
     page = build_page(facts, statuses, days, now)
     path = dashboards_dir(warehouse.settings) / FILE_NAME
     kpis = page.sections[0].kpis

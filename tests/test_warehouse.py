@@ -1,0 +1,27 @@
+"""The warehouse's SQLite catalog is kept in WAL mode (why: ``warehouse.ensure_wal``; the reader
+under a committing writer is exercised in tests/faults/test_concurrency.py)."""
+
+import sqlite3
+
+from analytics_platform import warehouse
+from analytics_platform.resources import WarehouseResource
+
+
+def journal_mode(path) -> str:
+    return sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_a_new_warehouse_has_its_catalog_in_wal_mode(tmp_path):
+    settings = WarehouseResource(state_dir=str(tmp_path / "state")).settings
+    con = warehouse.connect(settings)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE TABLE marts.t AS SELECT range AS i FROM range(10)")
+    assert journal_mode(settings.catalog_path) == "wal"
+    assert con.execute("SELECT count(*) FROM marts.t").fetchone()[0] == 10
+
+
+def test_an_existing_catalog_is_switched_to_wal(tmp_path):
+    catalog = tmp_path / "catalog.sqlite"
+    sqlite3.connect(catalog).execute("CREATE TABLE x (a INT)").connection.commit()
+    assert journal_mode(catalog) == "delete"
+    warehouse.ensure_wal(catalog)
+    assert journal_mode(catalog) == "wal"
