@@ -44,7 +44,9 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
-    args = ["build"]
+    # dbt unit tests check SQL logic against fixed inputs: they belong to CI
+    # (tests/transform/test_dbt_unit_tests.py), not to every refresh of the data.
+    args = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         args.append("--full-refresh")
     if config.incremental_lookback_minutes is not None:
