@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +30,12 @@ LOCK_ERRORS = re.compile(
     r"TransactionContext Error|database table is locked",
     re.IGNORECASE,
 )
+
+
+def file_day(relative: str) -> str | None:
+    """The day a sample file holds (``web/events/events_2026-01-05.csv`` → ``2026-01-05``)."""
+    day = Path(relative).stem.rsplit("_", 1)[-1]
+    return day if day[:2] == "20" else None
 
 
 def dbt_models_exist() -> bool:
@@ -133,6 +140,20 @@ class TempPlatform:
             return 1, traceback.format_exc()
         return 0, ""
 
+    def clone(self, root: Path) -> TempPlatform:
+        """An independent copy of this platform (landing and state) under ``root``: a loaded
+        warehouse is set up once and copied per test. DuckLake records its data path in the
+        catalog, so the copy's is pointed at its own data folder."""
+        shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("dagster_home", "*.log", "files_*.json"))
+        copy = TempPlatform(root)
+        catalog = sqlite3.connect(copy.settings.catalog_path)
+        try:
+            with catalog:
+                catalog.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", [f"{copy.settings.data_path}/"])
+        finally:
+            catalog.close()
+        return copy
+
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         return warehouse.connect(self.settings, read_only=read_only)
 
@@ -201,10 +222,16 @@ def summary_of(text: str) -> dict:
     return json.loads(lines[-1][len("SUMMARY "):])
 
 
+# A conflict the platform handled: warehouse.with_retry's warning. The error it quotes may span
+# lines (DuckLake: "Failed to commit DuckLake transaction.\nFailed to flush changes into DuckLake:
+# database is locked"), so the whole warning, up to "); retry N in Xs", is one match.
+HANDLED_RETRY = re.compile(r"lost a commit race \(.*?\); retry \d+ in [\d.]+s", re.DOTALL)
+
+
 def lock_errors(text: str) -> list[str]:
     """Lines reporting a lock or commit conflict that was *surfaced* (not a retry warning that
-    the platform handled: those say 'lost a commit race ... retry')."""
-    return [line for line in text.splitlines() if LOCK_ERRORS.search(line) and "lost a commit race" not in line]
+    the platform handled: those say 'lost a commit race (...); retry N in Xs')."""
+    return [line for line in HANDLED_RETRY.sub("", text).splitlines() if LOCK_ERRORS.search(line)]
 
 
 def copy_landing(source: Path, destination: Path, only: list[str] | None = None) -> list[str]:

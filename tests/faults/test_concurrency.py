@@ -4,7 +4,8 @@
   process writes other tables: each file loaded exactly once, no lock error, nobody hangs.
 - An ingestion run, a dbt build and a read-only poller together: no lock error anywhere, and
   every snapshot the reader sees is consistent (each raw table holds exactly the rows its ledger
-  announces; a mart, once built, never disappears during a rebuild).
+  announces; a mart, once built, never disappears during a rebuild). One known platform bug, a
+  plain reader's "database is locked" under contention, is reported as an xfail, see below.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -92,33 +92,30 @@ def test_fifty_files_dropped_while_another_ingestion_writes(sample_landing, temp
     assert platform.query("SELECT count(*) FROM raw.shop__customers WHERE _source_file LIKE 'shop/customers/burst_%'") == [
         (sum(1 + i % 7 for i in range(50)),)]
     # Dropping the same batch again (a retried sensor tick, a second run) loads nothing twice.
-    code, out = platform.run_ingest(files=batch)
+    code, out = platform.ingest_here(files=batch)
     assert code == 0, out[-3000:]
     assert helpers.exactly_once_violations(platform) == []
     print(f"commit times (s): other writer {times['other']}, burst {times['burst']}; commit-race retries: {retries}")
 
 
-LOCK_BUG = pytest.mark.xfail(strict=False, reason=(
-    "PLATFORM BUG (intermittent, ~1 run in 3 here): the DuckLake catalog is SQLite in rollback-journal mode and "
-    "DuckDB's sqlite extension opens it without a busy timeout, so a plain read-only connection (a dashboard, a "
-    "notebook: this test's reader) fails with 'Failed to query most recent snapshot for DuckLake: ... database is "
-    "locked' while another process commits. Writers now retry (warehouse.with_retry); readers do not. Fix: WAL mode "
-    "on the catalog (see the fault-suite report), then remove this mark."))
+# Tolerated for the external reader only, and only as a lock error: anything else this test sees
+# fails it. Measured (DuckDB 1.4.4, its sqlite extension): the reader waits for a locked catalog
+# for exactly 5 s, then fails; the catalog's journal_mode is `delete`; with the catalog switched
+# to WAL, a read during a writer's 7 s exclusive transaction returned in 0.05 s.
+READER_LOCK_BUG = (
+    "KNOWN PLATFORM BUG (intermittent, needs contention): the DuckLake catalog is SQLite in rollback-journal mode, "
+    "where a committing writer's PENDING/EXCLUSIVE lock blocks new readers. DuckDB's sqlite extension waits up to its "
+    "5 s busy timeout; with ingestion and dbt committing back to back on a busy machine a read can wait longer and "
+    "fail with 'Failed to query most recent snapshot for DuckLake: ... database is locked'. The platform's own reads "
+    "retry (warehouse.with_retry, dbt's profile retries); a plain read-only connection (a notebook, a dashboard: this "
+    "test's reader) does not. Fix: WAL mode on the catalog (warehouse.py), then remove this xfail."
+)
 
 
-@LOCK_BUG
-@pytest.mark.skipif(not helpers.dbt_models_exist(), reason="dbt layer absent: no models in dbt_project/models (or no dbt executable)")
-def test_ingestion_dbt_build_and_reader_together(sample_landing, temp_platform, dbt_target):
-    platform = temp_platform
-    landed = helpers.copy_landing(sample_landing, platform.landing)
-    # Days before the last ten: loaded and built first, so the marts exist while they are rebuilt.
-    days = sorted({Path(r).stem.rsplit("_", 1)[-1] for r in landed if Path(r).stem.rsplit("_", 1)[-1][:2] == "20"})
-    late = set(days[-10:])
-    first = [r for r in landed if Path(r).stem.rsplit("_", 1)[-1] not in late]
-    code, out = platform.ingest_here(files=first)
-    assert code == 0, out[-3000:]
-    code, out = helpers.finish(platform.spawn(helpers.dbt_cmd("build", dbt_target), cwd=helpers.DBT_PROJECT, log_name="dbt_first"), TIMEOUT)
-    assert code == 0, f"a clean dbt build fails (dbt-layer bug, not a fault):\n{out[-4000:]}"
+def test_ingestion_dbt_build_and_reader_together(built_platform, tmp_path, dbt_target):
+    # Built on all but the last ten days, so the marts exist while they are rebuilt; the ingestion
+    # run below loads those ten days.
+    platform = built_platform.clone(tmp_path / "platform")
     marts = [m for m in helpers.mart_tables(platform) if m.startswith("marts.")]
 
     stop, report_path = platform.root / "stop_reader", platform.root / "reader.json"
@@ -136,13 +133,33 @@ def test_ingestion_dbt_build_and_reader_together(sample_landing, temp_platform, 
     assert code_reader == 0 and report_path.exists(), out_reader[-3000:]
     report = json.loads(report_path.read_text())
     surfaced = {name: helpers.lock_errors(text) for name, text in (("ingestion", out_ingest), ("dbt", out_dbt))}
-    surfaced["reader"] = [e for e in report["errors"] if helpers.LOCK_ERRORS.search(e)]
     assert not any(surfaced.values()), f"lock errors surfaced: {surfaced}"
-    assert report["errors"] == [], f"the reader failed to read: {report['errors'][:5]}"
-    assert report["polls"] > 10, "the reader hardly ran: the test proved nothing"
+    reader_locked = [e for e in report["errors"] if helpers.LOCK_ERRORS.search(e)]
+    assert [e for e in report["errors"] if e not in reader_locked] == [], f"the reader failed to read: {report['errors'][:5]}"
+    assert report["polls"] - len(reader_locked) > 10, "the reader hardly ran: the test proved nothing"
     assert report["inconsistent"] == [], f"the reader saw inconsistent snapshots: {report['inconsistent'][:10]}"
     assert report["non_monotonic"] == [], f"row counts went backwards: {report['non_monotonic'][:10]}"
     assert helpers.exactly_once_violations(platform) == []
     assert all(helpers.reconciliation_results(platform).values())
     grew = {t: v for t, v in report["counts_seen"].items() if len(v) > 1}
     print(f"reader: {report['polls']} consistent snapshots; raw tables seen growing: {sorted(grew)}; marts seen: {len(report['marts_seen'])}")
+    if reader_locked:
+        pytest.xfail(f"{READER_LOCK_BUG} This run: {len(reader_locked)} of {report['polls']} polls failed, e.g. {reader_locked[0]}")
+
+
+def test_a_handled_retry_is_not_a_surfaced_lock_error():
+    """warehouse.with_retry's warning quotes DuckLake's two-line commit error: its second line
+    alone must not read as a lock error that reached the user (text captured from a real run)."""
+    handled = (
+        "transaction lost a commit race (TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\n"
+        "Failed to flush changes into DuckLake: database is locked); retry 1 in 0.2s\n"
+        "check primary_key_unique on shop__customers lost a commit race (Failed to query most recent snapshot for "
+        "DuckLake: Failed to prepare query \"SELECT type FROM sqlite_master WHERE lower(name)=lower('ducklake_snapshot');\": "
+        "database is locked); retry 1 in 0.2s\n"
+    )
+    surfaced = (
+        "duckdb.duckdb.TransactionException: TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\n"
+        "Failed to flush changes into DuckLake: database is locked\n"
+    )
+    assert helpers.lock_errors(handled) == []
+    assert len(helpers.lock_errors(handled + surfaced)) == 2

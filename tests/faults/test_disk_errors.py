@@ -12,7 +12,8 @@ chmod does not stop a write; each method probes that it really fails before it i
 The promise: the file stays in landing, has no ledger row, no quarantine entry, no row in the
 table; once the disk is healthy the next run loads it exactly once. The faulted load calls the
 loader directly (``raw_tables`` has a retry policy that would repeat the same failure twice
-more, 15 s of back-off); the healthy runs go through the asset.
+more, 15 s of back-off); the healthy runs go through the asset. The first healthy load is the
+same for every case: it runs once per module and each case works on its own copy of the result.
 """
 
 from __future__ import annotations
@@ -138,15 +139,24 @@ def _days(sample_landing: Path, folder: str) -> list[str]:
     return sorted(p.relative_to(sample_landing).as_posix() for p in (sample_landing / folder).iterdir())
 
 
-@pytest.mark.parametrize("method", list(FAULTS))
-def test_write_error_leaves_the_file_in_landing_and_the_next_run_loads_it(method, sample_landing, temp_platform):
-    platform: TempPlatform = temp_platform
-    events = _days(sample_landing, EVENTS)
-    customers = _days(sample_landing, "shop/customers")
+@pytest.fixture(scope="module")
+def first_days(sample_landing, tmp_path_factory) -> TempPlatform:
+    """Two days of events and customers, loaded through the asset once for all cases."""
+    platform = TempPlatform(tmp_path_factory.mktemp("disk_errors") / "first_days")
+    events, customers = _days(sample_landing, EVENTS), _days(sample_landing, "shop/customers")
     helpers.copy_landing(sample_landing, platform.landing, only=events[:2] + customers[:2])
     code, out = platform.ingest_here()
     assert code == 0, out[-3000:]
+    return platform
+
+
+@pytest.mark.parametrize("method", list(FAULTS))
+def test_write_error_leaves_the_file_in_landing_and_the_next_run_loads_it(method, sample_landing, first_days, tmp_path):
+    platform = first_days.clone(tmp_path / "platform")
+    events = _days(sample_landing, EVENTS)
+    customers = _days(sample_landing, "shop/customers")
     rows_before = platform.query("SELECT count(*) FROM raw.web__events")[0][0]
+    assert rows_before > 0 and sorted(helpers.ledger_files(platform)) == sorted(events[:2] + customers[:2])
 
     late = events[2:12]  # ten days of events (a few hundred KB as Parquet): more than the disk has left
     helpers.copy_landing(sample_landing, platform.landing, only=late + customers[2:4])
@@ -182,7 +192,7 @@ def test_write_error_on_an_uncontracted_dataset_does_not_quarantine_it(temp_plat
     platform: TempPlatform = temp_platform
     (platform.landing / "weather").mkdir()
     (platform.landing / "weather/day1.csv").write_text("day,temp\n2026-01-01,3.5\n")
-    code, out = platform.ingest_here()
+    code, out = platform.ingest_with_loader()  # setup: the dataset's table and data folder exist
     assert code == 0, out[-3000:]
     (platform.landing / "weather/day2.csv").write_text("day,temp\n" + "".join(f"2026-01-02,{i}.5\n" for i in range(20000)))
     fault = NotADirectory(platform.settings.data_path / "uncontracted" / "weather")

@@ -75,7 +75,9 @@ def test_kill_during_ingestion_then_rerun_equals_a_clean_run(point, clean_run, s
     else:
         partial = 0
 
-    code, out = temp_platform.run_ingest()
+    # The next run: in this process (the same materialization a new run worker does, without
+    # its interpreter start-up); nothing of the killed one survives but what it committed.
+    code, out = temp_platform.ingest_here()
     assert code == 0, f"re-run after kill at {point} failed:\n{out[-4000:]}"
     assert helpers.exactly_once_violations(temp_platform) == []
     assert all(helpers.reconciliation_results(temp_platform).values()), helpers.reconciliation_results(temp_platform)
@@ -89,16 +91,14 @@ def test_kill_during_ingestion_then_rerun_equals_a_clean_run(point, clean_run, s
 
 @pytest.mark.slow
 @pytest.mark.skipif(not helpers.transform_exists(), reason="dbt layer absent: analytics_platform/defs/transform does not exist yet")
-def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(sample_landing, temp_platform):
+def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(built_platform, tmp_path):
     """The Dagster run of the dbt assets (run worker + its `dbt build` child) killed with -9 as dbt
     starts the first incremental model (a merge into an existing table: the riskiest moment), then
     re-run. Every relation then equals what the build before the kill made from the same raw
     data, and no temp/backup relation is left behind. (Each Dagster+dbt run costs ~20 s here,
-    hence one kill point and no extra full-refresh build.)"""
-    platform = temp_platform
-    helpers.copy_landing(sample_landing, platform.landing)
-    code, out = platform.ingest_here()
-    assert code == 0, out[-3000:]
+    hence one kill point, no extra full-refresh build, and the build before the kill is the
+    session's shared one, `built_platform`.)"""
+    platform = built_platform.clone(tmp_path / "platform")
     runs = platform.state / "dbt" / "runs"
     cmd = [sys.executable, "-m", "tests.faults.driver", "dbt", "--state", str(platform.state)]
 
@@ -122,7 +122,7 @@ def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(sample_landing, 
         assert still_running, f"the dbt run ended before {kill_at!r} was seen:\n{helpers.output_of(proc)[-3000:]}"
         assert helpers.surviving_processes(platform) == [], "dbt outlived the killed run worker"
 
-    build()  # incremental models exist from here on: the next build merges into them
+    # Incremental models exist: the next build merges into them.
     relations = helpers.mart_tables(platform)
     before = helpers.relation_fingerprints(platform, relations, exclude=TIME_DEPENDENT)
     build(kill_at="START sql incremental model")

@@ -1,8 +1,10 @@
 """Checks on the raw tables, computed from the warehouse itself (not from the loader's memory).
 
 - ``row_reconciliation``: for every current file version, rows in the table with its hash equal
-  the records the ledger counted in the file independently of DuckDB's CSV sniffer. Catches lost
-  or doubled rows after a crash, a retry or a bad correction.
+  the records the ledger counted in the file independently of DuckDB's CSV sniffer, less the rows
+  a GDPR erasure deleted from that file (``meta.gdpr_erasures``, written by the erasure in the
+  same transaction as its deletes). Catches lost or doubled rows after a crash, a retry or a bad
+  correction; rows gone without an erasure record still fail it.
 - ``primary_key_unique``: no two current rows share primary key and incremental key (WARN:
   exact re-deliveries happen at the source; staging keeps one).
 - ``required_columns_not_null``.
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from analytics_platform.warehouse import with_retry
-from analytics_platform.defs.ingestion.contracts import Contract, load_contracts, quote_ident
+from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, Contract, load_contracts, quote_ident
 
 CONTRACTS = load_contracts()
 
@@ -24,7 +26,7 @@ def raw_asset_key(name: str) -> dg.AssetKey:
 
 
 TABLE_CHECKS = {
-    "row_reconciliation": ("Rows per file in the table = records counted in the file (ledger).", True),
+    "row_reconciliation": ("Rows per file in the table = records counted in the file (ledger) less rows erased for GDPR.", True),
     "primary_key_unique": ("No duplicate primary key + incremental key among loaded rows (WARN).", False),
     "required_columns_not_null": ("Required columns are never null.", True),
 }
@@ -45,16 +47,22 @@ def run_table_checks(con, c: Contract, names: set[str]) -> Iterator[dg.AssetChec
 
 
 def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
+    # One statement, so ledger, erasures and table are read in the same snapshot. The erasure
+    # names its table as DuckDB lists it (raw.x), the ledger as it was loaded (raw."x").
     rows = con.execute(
         f"""
         WITH files AS (
             SELECT file_hash, source_file, rows_in_file FROM meta.ingest_ledger
             WHERE status = 'loaded' AND target_table = ?
-        ), loaded AS (SELECT _file_hash, count(*) AS n FROM {c.qualified_table} GROUP BY ALL)
-        SELECT f.source_file, f.rows_in_file, coalesce(l.n, 0) AS rows_loaded
+        ), erased AS (
+            SELECT file_hash, sum(rows_deleted)::BIGINT AS n FROM meta.gdpr_erasures WHERE table_name = ? GROUP BY ALL
+        ),
+        loaded AS (SELECT _file_hash, count(*) AS n FROM {c.qualified_table} GROUP BY ALL)
+        SELECT f.source_file, f.rows_in_file, coalesce(e.n, 0) AS rows_erased, coalesce(l.n, 0) AS rows_loaded
         FROM files f FULL OUTER JOIN loaded l ON l._file_hash = f.file_hash
+        LEFT JOIN erased e ON e.file_hash = f.file_hash
         """,
-        [c.qualified_table],
+        [c.qualified_table, f"{RAW_SCHEMA}.{c.name}"],
     ).fetchall()
     rejected = con.execute(
         "SELECT count(*), coalesce(sum(TRY_CAST(json_extract_string(details, '$.rows_in_file') AS BIGINT)), 0) "
@@ -62,9 +70,9 @@ def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
         [c.qualified_table],
     ).fetchone()
     mismatched = [
-        {"file": f or "(rows with no ledger entry)", "rows_in_file": n or 0, "rows_loaded": loaded}
-        for f, n, loaded in rows
-        if (n or 0) != loaded
+        {"file": f or "(rows with no ledger entry)", "rows_in_file": n or 0, "rows_erased": erased, "rows_loaded": loaded}
+        for f, n, erased, loaded in rows
+        if (n or 0) - erased != loaded
     ]
     return dg.AssetCheckResult(
         asset_key=raw_asset_key(c.name),
@@ -72,7 +80,8 @@ def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
         passed=not mismatched,
         metadata={
             "files": len(rows),
-            "rows_in_files": sum(n or 0 for _, n, _ in rows),
+            "rows_in_files": sum(n or 0 for _, n, _, _ in rows),
+            "rows_erased": sum(erased for _, _, erased, _ in rows),
             "rows_loaded": sum(loaded for *_, loaded in rows),
             "files_quarantined": rejected[0] if rejected else 0,
             "mismatched_files": dg.MetadataValue.json(mismatched[:50]),

@@ -3,6 +3,9 @@
 ``meta.ingest_ledger`` has one row per file version, keyed by content hash: it is written in the
 same transaction as the file's rows, which is what makes a load exactly-once. ``meta.quarantine``
 lists rejected files with a machine-readable code and a sentence for people.
+``meta.gdpr_erasures`` is written by the GDPR erasure job (``defs/transform/gdpr.py``): rows it
+deleted per table and file hash, which ``row_reconciliation`` subtracts from the ledger's counts.
+It is created here too, so the check can read it before any customer was erased.
 """
 
 from __future__ import annotations
@@ -12,6 +15,14 @@ import duckdb
 from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, UNCONTRACTED_SCHEMA, Contract, quote_ident
 
 LINEAGE_COLUMNS = "_source_file VARCHAR, _file_hash VARCHAR, _loaded_at TIMESTAMP"
+
+# Erasures (written by the GDPR job, defs/transform/gdpr.py; subtracted by row_reconciliation).
+ERASURES_DDL = """
+CREATE TABLE IF NOT EXISTS meta.gdpr_erasures (
+    customer_id BIGINT, table_name VARCHAR, source_file VARCHAR, file_hash VARCHAR,
+    rows_deleted BIGINT, run_id VARCHAR, erased_at TIMESTAMP
+);
+"""
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -29,7 +40,7 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
     file_hash VARCHAR, source_file VARCHAR, target_table VARCHAR, reason_code VARCHAR,
     reason VARCHAR, details VARCHAR, quarantine_path VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP
 );
-"""
+{ERASURES_DDL}"""
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...] = ()) -> None:

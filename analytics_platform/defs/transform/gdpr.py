@@ -28,20 +28,13 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from pydantic import Field
 
+from analytics_platform.defs.ingestion.ledger import ERASURES_DDL
 from analytics_platform.defs.transform.assets import POOL
 from analytics_platform.defs.transform.project import dbt_environment, run_target_path
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.warehouse import LAKE, transaction
 
 SKIPPED_SCHEMAS = ("meta", "reference", "information_schema", "pg_catalog")
-ERASURES_DDL = """
-CREATE TABLE IF NOT EXISTS meta.gdpr_erasures (
-    customer_id BIGINT, table_name VARCHAR, source_file VARCHAR, file_hash VARCHAR,
-    rows_deleted BIGINT, run_id VARCHAR, erased_at TIMESTAMP
-)
-"""
-
-
 class EraseCustomerConfig(dg.Config):
     customer_id: int = Field(description="The customer to erase everywhere.")
     rebuild_marts: bool = Field(default=True, description="Rebuild the dbt tables afterwards.")
