@@ -38,7 +38,9 @@ def test_one_run_per_batch_with_a_stable_key_and_only_the_tables_concerned(platf
     assert [k for k in keys if k.startswith("raw/")] == ["raw/shop__customers", "raw/uncontracted", "raw/web__sessions"]
     # the same run refreshes the dbt models above those raw tables, and only those
     assert {"stg_shop__customers", "dim_customers", "customers_snapshot", "stg_web__sessions", "fct_sessions"} <= set(keys)
-    assert not {"stg_shop__orders", "fct_orders", "dim_products", "countries"} & set(keys)
+    assert not {"stg_shop__orders", "fct_orders", "dim_products"} & set(keys)
+    # on a fresh instance the seeds those models read come too (dim_customers joins countries)
+    assert {"countries", "channels"} <= set(keys)
     files = request.run_config["ops"]["raw_tables"]["config"]["files"]
     assert files == ["shop/customers/customers_2026-01-01.csv", "weather/today.csv", "web/sessions/sessions_2026-01-01.ndjson"]
     again, _ = _evaluate(platform)  # same folder, no cursor: same batch, same run key (no double run)
@@ -89,3 +91,14 @@ def test_sensor_run_loads_exactly_the_batch(platform):
     assert platform.query("SELECT _source_file FROM raw.shop__customers") == [("shop/customers/a.csv",)]
     (mat,) = run.get_asset_materialization_events()
     assert "shop/customers/a.csv" in mat.materialization.metadata["files"].value
+
+
+def test_seeds_come_only_while_they_were_never_built(platform):
+    _land(platform, "shop/customers/customers_2026-01-01.csv", "customer_id\n1\n")
+    with dg.instance_for_test() as instance:
+        for seed in ("countries", "channels"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(seed))
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": platform.warehouse}, definitions=defs)
+        (request,) = landing_sensor(context).run_requests
+    keys = {k.to_user_string() for k in request.asset_selection}
+    assert "dim_customers" in keys and not {"countries", "channels"} & keys

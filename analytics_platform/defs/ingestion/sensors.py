@@ -26,6 +26,7 @@ from analytics_platform.resources import WarehouseResource
 SETTLE_SECONDS = 2.0
 MAX_FILES_PER_RUN = 2000
 DBT_MODELS = dg.AssetSelection.kind("dbt")
+DBT_SEEDS = dg.AssetSelection.kind("seed")
 
 
 def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
@@ -36,7 +37,7 @@ def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
 @dg.sensor(
     name="landing_sensor",
     description="Watches the landing folder; each batch of new or corrected files gets one run that loads it and refreshes the dbt models above.",
-    target=dg.AssetSelection.assets(raw_tables) | (dg.AssetSelection.assets(raw_tables).downstream() & DBT_MODELS),
+    target=dg.AssetSelection.assets(raw_tables) | (dg.AssetSelection.assets(raw_tables).downstream().upstream() & DBT_MODELS),
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -50,7 +51,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
     contracts = load_contracts()
     targets = sorted({(c.name if (c := contract_for(f, contracts)) else UNCONTRACTED_KEY) for f in batch})
     raw_keys = [raw_asset_key(t) for t in targets]
-    models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(context.repository_def.asset_graph)
+    graph = context.repository_def.asset_graph
+    models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(graph)
+    # seeds those models read, the first time (a fresh warehouse has none yet)
+    seeds = (dg.AssetSelection.assets(*models).upstream() & DBT_SEEDS).resolve(graph)
+    models |= {k for k in seeds if context.instance.get_latest_materialization_event(k) is None}
     run_key = hashlib.sha256("\n".join(f"{f}@{files[f]}" for f in batch).encode()).hexdigest()[:32]
     cursor.update({f: files[f] for f in batch})
     cursor = {f: s for f, s in cursor.items() if f in files}  # forget files that left the folder
