@@ -32,3 +32,17 @@ def test_every_automation_condition_has_a_running_sensor():
     # the ML layer and the reports are among them (they refresh after new marts)
     names = {k.to_user_string() for k in automated}
     assert {"churn_scores", "reports/business_overview", "metric_thresholds"} <= names
+
+
+def test_a_first_model_is_trained_and_promoted_in_one_automation_run():
+    """With the marts built and no model yet, automation requests the churn model together with
+    its blocking champion/challenger check (which promotes it) and the scores that need a champion."""
+    graph = defs.resolve_asset_graph()
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        for key in graph.materializable_asset_keys:
+            if key.path[0] == "raw" or "dbt" in (graph.get(key).kinds or set()):
+                instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    requested = {r.key.to_user_string() for r in result.results if r.true_subset.size}
+    assert {"customer_features", "churn_model", "churn_model:champion_challenger", "churn_scores"} <= requested

@@ -240,6 +240,9 @@ def _challenger_version(context: dg.AssetCheckExecutionContext) -> str:
     asset=churn_model,
     name="champion_challenger",
     blocking=True,
+    # requested with every churn_model run (eager counts a dep that "will be requested"), so an
+    # automation-launched retrain promotes before churn_scores, in the same run
+    automation_condition=dg.AutomationCondition.eager(),
     description="Promotes the newly registered version to the `champion` alias only if its validation AUC "
                 f"clears the floor ({registry.AUC_FLOOR}) and beats the current champion re-scored on the same "
                 "validation rows. A refusal keeps the champion (WARN); with no usable champion at all it fails "
