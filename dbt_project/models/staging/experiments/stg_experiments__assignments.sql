@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('experiments', 'assignments') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version(['experiment_id', 'customer_id'], 'assigned_at') }}
+    {{ keep_latest_version(['experiment_id', 'customer_id'], 'assigned_at', source('experiments', 'assignments')) }}
 
 ),
 

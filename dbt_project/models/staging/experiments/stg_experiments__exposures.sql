@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('experiments', 'exposures') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version('exposure_id', 'exposed_at') }}
+    {{ keep_latest_version('exposure_id', 'exposed_at', source('experiments', 'exposures')) }}
 
 ),
 

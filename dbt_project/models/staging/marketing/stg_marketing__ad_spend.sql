@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('marketing', 'ad_spend') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version(['spend_date', 'channel', 'country_code'], 'spend_date') }}
+    {{ keep_latest_version(['spend_date', 'channel', 'country_code'], 'spend_date', source('marketing', 'ad_spend')) }}
 
 ),
 

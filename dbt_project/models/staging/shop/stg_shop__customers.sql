@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('shop', 'customers') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version('customer_id', 'updated_at') }}
+    {{ keep_latest_version('customer_id', 'updated_at', source('shop', 'customers')) }}
 
 ),
 

@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('shop', 'order_items') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version('order_item_id', 'updated_at') }}
+    {{ keep_latest_version('order_item_id', 'updated_at', source('shop', 'order_items')) }}
 
 ),
 

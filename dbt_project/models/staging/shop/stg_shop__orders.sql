@@ -1,16 +1,9 @@
 with
 
-source as (
-
-    select * from {{ source('shop', 'orders') }}
-
-),
-
 latest_versions as (
 
     -- late orders, status corrections and exact re-deliveries collapse to the final state
-    select * from source
-    {{ keep_latest_version('order_id', 'updated_at') }}
+    {{ keep_latest_version('order_id', 'updated_at', source('shop', 'orders')) }}
 
 ),
 

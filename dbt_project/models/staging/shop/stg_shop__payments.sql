@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('shop', 'payments') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version('payment_id', 'paid_at') }}
+    {{ keep_latest_version('payment_id', 'paid_at', source('shop', 'payments')) }}
 
 ),
 

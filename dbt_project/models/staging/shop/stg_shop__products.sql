@@ -1,15 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('shop', 'products') }}
-
-),
-
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version('product_id', 'updated_at') }}
+    {{ keep_latest_version('product_id', 'updated_at', source('shop', 'products')) }}
 
 ),
 

@@ -11,29 +11,24 @@
 {#-
     The largest source (~10M rows at scale 10) is staged as an incremental table rather than a
     view: deduplicating all of it on every read would cost every model and test downstream a
-    full window over the click-stream. Each run re-stages only the events with a version loaded
+    pass over the whole click-stream. Each run re-stages only the events with a version loaded
     after the watermark (all versions of those events, so the winner is chosen as in a full build).
 -#}
 
-with
-
-source as (
-
-    select * from {{ source('web', 'events') }}
-    {% if is_incremental() %}
-    where event_id in (
+{%- set changed_events -%}
+    event_id in (
         select event_id from {{ source('web', 'events') }}
         where _loaded_at > {{ incremental_watermark() }}
     )
-    {% endif %}
+{%- endset %}
 
-),
+with
 
 latest_versions as (
 
     -- the tracker sometimes sends an event twice
-    select * from source
-    {{ keep_latest_version('event_id', 'occurred_at') }}
+    {{ keep_latest_version('event_id', 'occurred_at', source('web', 'events'),
+        where=changed_events if is_incremental() else none) }}
 
 ),
 

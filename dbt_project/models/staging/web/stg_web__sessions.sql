@@ -10,24 +10,19 @@
 
 {#- Incremental table, not a view, for the same reason as stg_web__events (~3M rows at scale 10). -#}
 
-with
-
-source as (
-
-    select * from {{ source('web', 'sessions') }}
-    {% if is_incremental() %}
-    where session_id in (
+{%- set changed_sessions -%}
+    session_id in (
         select session_id from {{ source('web', 'sessions') }}
         where _loaded_at > {{ incremental_watermark() }}
     )
-    {% endif %}
+{%- endset %}
 
-),
+with
 
 latest_versions as (
 
-    select * from source
-    {{ keep_latest_version('session_id', 'started_at') }}
+    {{ keep_latest_version('session_id', 'started_at', source('web', 'sessions'),
+        where=changed_sessions if is_incremental() else none) }}
 
 ),
 
