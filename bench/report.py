@@ -130,6 +130,7 @@ def render(results: dict) -> str:
               "minutes old, so the project's default margin would reprocess everything.", "",
               "| scale | files | platform | fraction of cold | landing run (load + dbt) | dbt step | ingestion step | then automation ran |",
               "|---|---|---|---|---|---|---|---|"]
+    node_lines: list[str] = []
     for name, s in scales.items():
         inc = s.get("incremental")
         reason = _na(inc)
@@ -142,10 +143,11 @@ def render(results: dict) -> str:
         lines.append(f"| {name} | {s['data']['incremental_files']} | {_f(p.get('seconds'), 1, ' s')} | {_f(inc.get('fraction_of_cold'), 2)} "
                      f"| {_f(p.get('landing_run_seconds'), 1, ' s')} | {_f(steps.get('dbt_models'), 1, ' s')} "
                      f"| {_f(steps.get('raw_tables'), 1, ' s')} | {rounds} |")
-        kinds = p.get("dbt_by_kind") or {}
+        kinds = (p.get("dbt_by_kind") or {}).get("by_kind", {})
         if kinds:
-            lines.append("")
-            lines.append(f"- scale {name}, dbt nodes: " + ", ".join(f"{k} ×{e['nodes']} {e['seconds']:.1f} s" for k, e in kinds.items()))
+            node_lines.append(f"- scale {name}, dbt nodes: " + ", ".join(f"{k} ×{e['nodes']} {e['seconds']:.1f} s" for k, e in kinds.items()))
+    if node_lines:
+        lines += ["", *node_lines]
     # --- latency ---------------------------------------------------------------------------------
     lines += ["", "## Latency: file dropped → mart refreshed (`dagster dev`, goal ≤ 20 s)", "",
               "Seconds after the day's files were renamed into the landing folder. *Ingested*: the ledger lists them; *mart "
