@@ -18,6 +18,11 @@
     keep every row. `changes` lists (column, relation) pairs: "rebuild the rows whose `column`
     value occurs in `relation`'s new rows". Pairs on the same column share one `in (...)`.
 
+    The keys are de-duplicated (`distinct`, `union`) before they become the `in` list: that list
+    is the build side of a join held in memory, and right after a cold load (everything "new")
+    fct_sessions' list held every session id once per event, 13M strings, which ran DuckDB out
+    of its 1 GB at scale 10; the de-duplication itself is an aggregate, which spills.
+
     The relations are read directly, not through the model's `select *` CTEs: DuckDB
     materialises a CTE that is read more than once, all columns of all rows (measured at scale
     10: fct_sessions materialised stg_web__events, 10M rows, to look up the few changed keys).
@@ -28,8 +33,8 @@
     {%- for column, pairs in changes | groupby(0) %}
         {{ 'or ' if not loop.first }}{{ column }} in (
         {%- for pair in pairs %}
-            select {{ column }} from {{ pair[1] }} where _loaded_at > {{ incremental_watermark() }}
-            {{- ' union all' if not loop.last }}
+            select distinct {{ column }} from {{ pair[1] }} where _loaded_at > {{ incremental_watermark() }}
+            {{- ' union' if not loop.last }}
         {%- endfor %}
         )
     {%- endfor %}
