@@ -154,7 +154,7 @@ def test_new_anomalies_are_alerted_once(built):
     sent = anomaly_assets.publish_alerts(built.warehouse.settings, planted, set())
     assert f"anomaly:orders:{newest}" in sent
     with built.warehouse.connect(read_only=True) as con:
-        already = anomaly_assets._alerted_keys(con)
+        already = anomaly_assets._alerted_keys(con, built.warehouse.settings)
     assert f"anomaly:orders:{newest}" in already
     assert anomaly_assets.publish_alerts(built.warehouse.settings, planted, already) == []
 
