@@ -8,9 +8,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
-from analytics_platform.defs.quality.alerts import WEBHOOK_ENV, Alert, send_alerts
+from analytics_platform.defs.quality.alerts import WEBHOOK_ENV, Alert, alerts_source, send_alerts
 from analytics_platform.defs.quality.sensors import alert_on_check_failure, alert_on_run_failure
 from analytics_platform.resources import WarehouseResource
 
@@ -44,13 +45,11 @@ def webhook(monkeypatch: pytest.MonkeyPatch):
 
 
 def logged_alerts(warehouse: WarehouseResource) -> list[tuple]:
-    """alerts.log as SQL reads it (what the module docstring tells users to run)."""
-    log = warehouse.settings.alerts_log
-    if not log.exists():
+    """alerts.log as SQL reads it, through the expression the platform's readers use."""
+    source = alerts_source(warehouse.settings)
+    if source is None:
         return []
-    import duckdb
-
-    return duckdb.sql(f"SELECT kind, title, channel, run_id::VARCHAR FROM read_json('{log}') ORDER BY created_at").fetchall()
+    return duckdb.sql(f"SELECT kind, title, channel, run_id FROM {source} ORDER BY created_at").fetchall()
 
 
 def test_alert_goes_to_log_and_webhook(warehouse, webhook):
