@@ -126,8 +126,8 @@ def render(results: dict) -> str:
               "The held-back day lands on the built warehouse and is handled the way the running platform does it, in one "
               "process (no daemon launch latency): the real landing sensor's run (load + the dbt models above), then every "
               "run declarative automation requests, until it requests nothing. The churn model retrains on its own schedule, "
-              "not per day (it is in the list only if automation asked for it). dbt look-back 0 min: the cold load here is "
-              "minutes old, so the project's default margin would reprocess everything.", "",
+              "not per day (it is in the list only if automation asked for it). dbt runs with the project's settings "
+              "(look-back margin 0: each incremental model takes the keys loaded after its watermark).", "",
               "| scale | files | platform | fraction of cold | landing run (load + dbt) | dbt step | ingestion step | then automation ran |",
               "|---|---|---|---|---|---|---|---|"]
     node_lines: list[str] = []

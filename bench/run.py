@@ -52,8 +52,8 @@ def _stage_result(result: Result, **extra) -> dict:
 class ScaleRun:
     """Everything measured at one scale, in ``workdir/scale-<s>``."""
 
-    def __init__(self, scale: float, days: int, workdir: Path, keep_data: bool, lookback: int | None = 0) -> None:
-        self.scale, self.days, self.lookback = scale, days, lookback
+    def __init__(self, scale: float, days: int, workdir: Path, keep_data: bool) -> None:
+        self.scale, self.days = scale, days
         self.dir = workdir / f"scale-{scale:g}"
         self.logs = workdir / "logs" / f"scale-{scale:g}"  # kept after the run
         shutil.rmtree(self.logs, ignore_errors=True)
@@ -195,10 +195,10 @@ class ScaleRun:
             return
         log(f"scale {self.scale:g}: incremental ({len(self.incremental_files)} files of {self.results['data']['incremental_day']})")
         files = [[str(p), str(p.relative_to(self.generated))] for p in self.incremental_files]
-        inc = run_worker("refresh", {"state": str(self.state), "landing": str(self.landing), "files": files,
-                                     "lookback_minutes": self.lookback}, env=self.env(self.landing, self.state, self.home),
+        inc = run_worker("refresh", {"state": str(self.state), "landing": str(self.landing), "files": files},
+                         env=self.env(self.landing, self.state, self.home),
                          log=self.logs / "incremental.log")
-        out = {"available": True, "platform": _stage_result(inc), "lookback_minutes": self.lookback}
+        out = {"available": True, "platform": _stage_result(inc)}
         cold = self.results["build"]["platform"]
         if inc.data.get("seconds") and cold.get("seconds"):
             out["fraction_of_cold"] = round(inc.data["seconds"] / cold["seconds"], 3)
@@ -279,10 +279,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the ingest comparison (medians are reported)")
     parser.add_argument("--fresh", action="store_true",
                         help="do not merge into bench/results/latest.json (by default, stages not run now keep their last results)")
-    parser.add_argument("--incremental-lookback", type=int, default=0,
-                        help="dbt var incremental_lookback_minutes for the incremental refresh (default 0: the cold load "
-                             "here is minutes old, not a day, so the project's 120-minute margin would reprocess everything; "
-                             "-1 = the project's default)")
     parser.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS.relative_to(ROOT)}")
     parser.add_argument("--report", type=Path, help="only render docs/BENCHMARKS.md from this results JSON")
     args = parser.parse_args(argv)
@@ -310,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         run.cleanup()
         results["overhead"] = run.results
     for scale in scales:
-        run = ScaleRun(scale, args.days, args.workdir, args.keep_data, None if args.incremental_lookback < 0 else args.incremental_lookback)
+        run = ScaleRun(scale, args.days, args.workdir, args.keep_data)
         run.prepare_data()
         if "ingest" in stages:
             run.ingest(args.repeat)

@@ -216,8 +216,6 @@ def task_refresh(args: dict) -> dict:
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_implicit_global_asset_job_def()
-    dbt_op = {"ops": {"dbt_models": {"config": {"incremental_lookback_minutes": args["lookback_minutes"]}}}} \
-        if args.get("lookback_minutes") is not None else {}
 
     def sensor(cursor):
         with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
@@ -228,10 +226,7 @@ def task_refresh(args: dict) -> dict:
         return [r.key for r in result.results if isinstance(r.key, dg.AssetKey) and r.true_subset.size]
 
     def run(selection, run_config=None, tags=None):
-        config = dict(run_config or {})
-        if dbt_op and any("dbt" in (defs.resolve_asset_graph().get(k).kinds or set()) for k in selection):
-            config["ops"] = {**config.get("ops", {}), **dbt_op["ops"]}
-        return job.execute_in_process(instance=instance, asset_selection=list(selection), run_config=config,
+        return job.execute_in_process(instance=instance, asset_selection=list(selection), run_config=run_config,
                                       tags=tags, raise_on_error=False)
 
     buffer = io.StringIO()

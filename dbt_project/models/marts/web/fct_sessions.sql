@@ -28,19 +28,21 @@ events as (
 
 ),
 
-{#- The same filter on both inputs rather than `events where session_id in (select ... from
-    sessions_to_build)`: a CTE read twice is materialised in memory (all columns of every changed
-    session), which cannot spill; at scale 10, with every session changed, that ran DuckDB out of
-    its 1.5 GB. -#}
-{%- set changed_sessions = [
-    ('session_id', ref('stg_web__sessions')),
-    ('session_id', ref('stg_web__events')),
-] %}
+{#- The keys to rebuild, selected once (the staging views de-duplicate whole raw tables each
+    time they are read) and kept as a small keys-only CTE that filters both inputs. -#}
+{%- if is_incremental() %}
+
+changed_sessions as materialized (
+    {{ changed_keys('session_id', [ref('stg_web__sessions'), ref('stg_web__events')]) }}
+),
+{%- endif %}
 
 sessions_to_build as (
 
     select * from sessions
-    {{ where_changed_since_watermark(changed_sessions) }}
+    {%- if is_incremental() %}
+    where session_id in (select session_id from changed_sessions)
+    {%- endif %}
 
 ),
 
@@ -58,7 +60,9 @@ event_counts as (
         max(occurred_at) as last_event_at,
         max(_loaded_at) as _loaded_at
     from events
-    {{ where_changed_since_watermark(changed_sessions) }}
+    {%- if is_incremental() %}
+    where session_id in (select session_id from changed_sessions)
+    {%- endif %}
     group by session_id
 
 ),
