@@ -145,6 +145,7 @@ def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], dr
             os.replace(staging / rel, landing / rel)
         t0 = time.time()
         marks: dict[str, float | None] = {"ingested": None, "mart_refreshed": None, "all_runs_done": None}
+        quiet_since = None  # "all runs done": no run active for longer than an automation tick (15 s)
         while time.time() - t0 < refresh_timeout:
             elapsed = time.time() - t0
             if marks["ingested"] is None and _ledger_has(settings, relatives):
@@ -153,9 +154,14 @@ def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], dr
                 count = _mart_count(settings, mart)
                 if count is not None and before is not None and count > before:
                     marks["mart_refreshed"] = round(elapsed, 2)
-            if marks["mart_refreshed"] is not None and marks["all_runs_done"] is None and not _active_runs(instance):
-                marks["all_runs_done"] = round(elapsed, 2)
-                break
+            if marks["mart_refreshed"] is not None:
+                if _active_runs(instance):
+                    quiet_since = None
+                elif quiet_since is None:
+                    quiet_since = elapsed
+                elif elapsed - quiet_since > 20:
+                    marks["all_runs_done"] = round(quiet_since, 2)
+                    break
             time.sleep(0.25)
         result.update(marks)
         result["files_dropped"] = len(relatives)
