@@ -7,9 +7,11 @@ does not retrain it (``churn_scores`` scores the new features with the champion)
 ``churn_retrain_sensor`` adds the data-driven triggers: an hourly look at the warehouse requests
 job ``churn_retrain`` (features, model with its blocking champion/challenger check, scores) when
 the latest ``feature_drift`` evaluation found a significant shift (PSI > 0.25) against the
-champion, when the data has advanced ``NEW_DATA_DAYS`` days past the end of the champion's
-training data, or when a trained model exists but none is champion. The run key names the
-trigger and the state it saw, so each condition starts one run, not one per tick.
+champion, when the data has advanced ``NEW_DATA_DAYS`` days past the end of the latest training
+data, or when a trained model exists but none is champion. "Latest training" counts a refused
+challenger: retraining on nearly the same data would be refused again, so neither rule fires
+again until ``NEW_DATA_DAYS`` more days have arrived. The run key names the trigger and the
+state it saw, so each condition starts one run, not one per tick.
 """
 
 import datetime as dt
@@ -37,26 +39,34 @@ class RetrainState:
     data_end: dt.date | None
     drift_max_psi: float | None
     drift_reference_version: str | None
+    latest_version: str | None = None  # newest registered version, a refused challenger included
+    latest_data_end: dt.date | None = None
 
 
 def retrain_reasons(state: RetrainState, new_data_days: int = NEW_DATA_DAYS) -> list[str]:
     """Pure decision: why (if at all) the churn model should be retrained now."""
     if state.data_end is None:
         return []
+    tried_version = state.latest_version or state.champion_version
+    tried_end = state.latest_data_end or state.champion_data_end
     reasons = []
     if state.champion_version is None:
         reasons.append("no champion model yet")
     if (state.drift_max_psi is not None and state.drift_max_psi > drift.SIGNIFICANT
-            and state.drift_reference_version == state.champion_version):
+            and state.drift_reference_version == state.champion_version == tried_version):
         reasons.append(f"feature drift: max PSI {state.drift_max_psi:.2f} > {drift.SIGNIFICANT}")
-    if state.champion_data_end and (state.data_end - state.champion_data_end).days >= new_data_days:
-        reasons.append(f"{(state.data_end - state.champion_data_end).days} days of new data since the champion's training")
+    if tried_end and (state.data_end - tried_end).days >= new_data_days:
+        reasons.append(f"{(state.data_end - tried_end).days} days of new data since the latest training (v{tried_version})")
     return reasons
 
 
 def read_state(warehouse: WarehouseResource) -> RetrainState:
     champ = registry.champion(warehouse.settings.mlflow_dir)
-    champ_end = dt.date.fromisoformat(champ.tags["data_end"]) if champ and champ.tags.get("data_end") else None
+    newest = registry.latest(warehouse.settings.mlflow_dir)
+
+    def data_end_of(version: registry.RegisteredVersion | None) -> dt.date | None:
+        return dt.date.fromisoformat(version.tags["data_end"]) if version and version.tags.get("data_end") else None
+
     data_end = psi = ref_version = None
     with warehouse.connect(read_only=True) as con:
         if store.table_exists(con, store.SCHEMA, FEATURES_TABLE):
@@ -67,7 +77,8 @@ def read_state(warehouse: WarehouseResource) -> RetrainState:
                 f"select max(psi), any_value(model_version) from {store.table_name(DRIFT_TABLE)} "
                 f"where evaluated_at = (select max(evaluated_at) from {store.table_name(DRIFT_TABLE)})").fetchone()
             psi, ref_version = (row[0], row[1]) if row else (None, None)
-    return RetrainState(champ.version if champ else None, champ_end, data_end, psi, ref_version)
+    return RetrainState(champ.version if champ else None, data_end_of(champ), data_end, psi, ref_version,
+                        newest.version if newest else None, data_end_of(newest))
 
 
 @dg.sensor(
@@ -75,7 +86,7 @@ def read_state(warehouse: WarehouseResource) -> RetrainState:
     job=churn_retrain_job,
     minimum_interval_seconds=3600,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Retrains the churn model on feature drift, on 14 days of data the champion has not seen, "
+    description="Retrains the churn model on feature drift, on 14 days of data no trained version has seen, "
                 "or when a trained model exists but none is champion.",
 )
 def churn_retrain_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):

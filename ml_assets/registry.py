@@ -126,13 +126,13 @@ def log_training_run(mlflow_dir: Path, *, pipeline, input_example, params: dict,
 
 
 @dataclass
-class Champion:
+class RegisteredVersion:
     version: str
     run_id: str
     tags: dict[str, str]
 
 
-def champion(mlflow_dir: Path) -> Champion | None:
+def champion(mlflow_dir: Path) -> RegisteredVersion | None:
     """The version holding the ``champion`` alias, if any."""
     from mlflow.exceptions import MlflowException
 
@@ -143,7 +143,19 @@ def champion(mlflow_dir: Path) -> Champion | None:
             mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
         except MlflowException:
             return None
-        return Champion(str(mv.version), mv.run_id, dict(mv.tags))
+        return RegisteredVersion(str(mv.version), mv.run_id, dict(mv.tags))
+
+
+def latest(mlflow_dir: Path) -> RegisteredVersion | None:
+    """The newest registered version: the champion, or a challenger trained after it (refused or not)."""
+    if not (Path(mlflow_dir) / "mlflow.db").exists():
+        return None
+    with tracking(mlflow_dir) as client:
+        versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+        if not versions:
+            return None
+        mv = max(versions, key=lambda v: int(v.version))
+        return RegisteredVersion(str(mv.version), mv.run_id, dict(mv.tags))
 
 
 @contextlib.contextmanager

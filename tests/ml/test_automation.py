@@ -38,8 +38,19 @@ def test_drift_against_the_champion_triggers():
 
 def test_enough_new_data_triggers():
     reasons = retrain_reasons(RetrainState("3", D - dt.timedelta(days=14), D, 0.0, "3"))
-    assert reasons == ["14 days of new data since the champion's training"]
+    assert reasons == ["14 days of new data since the latest training (v3)"]
     assert retrain_reasons(RetrainState("3", D - dt.timedelta(days=13), D, 0.0, "3")) == []
+
+
+def test_a_refused_challenger_counts_as_the_latest_training():
+    """v4 was trained on data to D - 1 and refused; v3 (data to D - 20) stays champion. A retrain
+    on the next day's data would be refused again: neither rule fires until 14 more days."""
+    refused = dict(latest_version="4", latest_data_end=D - dt.timedelta(days=1))
+    assert retrain_reasons(RetrainState("3", D - dt.timedelta(days=20), D, 0.0, "3", **refused)) == []
+    assert retrain_reasons(RetrainState("3", D - dt.timedelta(days=20), D, 0.4, "3", **refused)) == []
+    later = D + dt.timedelta(days=13)
+    assert retrain_reasons(RetrainState("3", D - dt.timedelta(days=20), later, 0.0, "3", **refused)) == [
+        "14 days of new data since the latest training (v4)"]
 
 
 def test_no_data_no_request():

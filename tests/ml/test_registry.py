@@ -89,6 +89,10 @@ def test_promotion_for_a_better_model_and_refusal_for_a_worse_one(store, churn_s
     champ = registry.champion(mlflow_dir)
     assert champ.version == logged["real"].version
     assert champ.tags["promotion_decision"] == "promoted"
+    # the newest version is the refused one, with its training tags (what the retrain sensor reads)
+    newest = registry.latest(mlflow_dir)
+    assert newest.version == logged["noise"].version != champ.version
+    assert newest.tags["data_end"] == "2026-05-01" and newest.tags["promotion_decision"] != "promoted"
 
 
 def test_the_champion_loads_and_scores_like_the_trained_pipeline(store, churn_split):
