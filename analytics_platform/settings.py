@@ -30,6 +30,14 @@ class Settings:
     quarantine_dir: Path
     reports_dir: Path
     mlflow_dir: Path
+    # DuckDB's memory_limit in every platform process (dbt's profile reads the same variable):
+    # beyond it joins, aggregates and sorts spill to ``duckdb_temp_dir``. DuckDB's own default
+    # is 80 % of the machine's RAM per process.
+    duckdb_memory_limit: str = "900MB"
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        return self.state_dir / "tmp" / "duckdb"
 
     @property
     def catalog_path(self) -> Path:
@@ -56,4 +64,5 @@ def load_settings() -> Settings:
         quarantine_dir=_path("ANALYTICS_QUARANTINE_DIR", state / "quarantine"),
         reports_dir=_path("ANALYTICS_REPORTS_DIR", state / "reports"),
         mlflow_dir=_path("ANALYTICS_MLFLOW_DIR", state / "mlflow"),
+        duckdb_memory_limit=os.environ.get("ANALYTICS_DUCKDB_MEMORY_LIMIT") or "900MB",
     )

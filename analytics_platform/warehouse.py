@@ -66,7 +66,10 @@ def ensure_wal(catalog: Path) -> None:
 def _open(settings: Settings, read_only: bool) -> duckdb.DuckDBPyConnection:
     settings.data_path.mkdir(parents=True, exist_ok=True)
     ensure_wal(settings.catalog_path)
-    con = duckdb.connect(config={"extension_directory": extension_directory()})
+    settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"extension_directory": extension_directory(),
+                                 "memory_limit": settings.duckdb_memory_limit,
+                                 "temp_directory": str(settings.duckdb_temp_dir)})
     # `encodings` (364 MB, 1.5 s to load) is loaded only for files that need it, see readers.py.
     con.execute("LOAD ducklake; LOAD sqlite")
     # DuckLake retries catalog conflicts itself; SQLite's "database is locked" under several

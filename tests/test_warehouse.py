@@ -2,8 +2,12 @@
 under a committing writer is exercised in tests/faults/test_concurrency.py)."""
 
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 from analytics_platform import warehouse
+from analytics_platform.defs.transform.project import DBT_PROJECT, dbt_environment
 from analytics_platform.resources import WarehouseResource
 
 
@@ -25,3 +29,19 @@ def test_an_existing_catalog_is_switched_to_wal(tmp_path):
     assert journal_mode(catalog) == "delete"
     warehouse.ensure_wal(catalog)
     assert journal_mode(catalog) == "wal"
+
+
+def test_one_memory_limit_for_the_platform_and_dbt(tmp_path, monkeypatch):
+    """ANALYTICS_DUCKDB_MEMORY_LIMIT bounds the platform's DuckDB and dbt's (its profile reads it)."""
+    monkeypatch.setenv("ANALYTICS_DUCKDB_MEMORY_LIMIT", "300MB")
+    settings = WarehouseResource(state_dir=str(tmp_path / "state")).settings
+    con = warehouse.connect(settings)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
+    dbt = Path(sys.executable).with_name("dbt")
+    with dbt_environment(settings):
+        shown = subprocess.run(
+            [str(dbt), "show", "--inline", "select current_setting('memory_limit') as memory_limit",
+             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+            cwd=DBT_PROJECT.project_dir, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    assert "286.1 MiB" in shown.stdout

@@ -96,7 +96,8 @@ def ensure_manifest() -> Path:
 @contextlib.contextmanager
 def dbt_environment(settings: Settings) -> Iterator[None]:
     """Environment of a dbt invocation: ``ANALYTICS_WAREHOUSE_DIR`` = the warehouse of ``settings``,
-    ``ANALYTICS_STATE_DIR`` (DuckDB spills under it, see ``profiles.yml``), and cautious indirect
+    ``ANALYTICS_STATE_DIR`` (DuckDB spills under it, see ``profiles.yml``), the DuckDB memory limit
+    the platform's own connections use, and cautious indirect
     test selection.
 
     ``DbtCliResource`` hands dbt a copy of ``os.environ`` when it starts the process, so the
@@ -105,6 +106,7 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
     values = {
         "ANALYTICS_WAREHOUSE_DIR": str(settings.warehouse_dir),
         "ANALYTICS_STATE_DIR": str(settings.state_dir),
+        "ANALYTICS_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         # A test runs only when all the models it reads are selected: a subset run (say, the marts
         # above one new raw table) must not run reconciliation tests against marts it left as
         # they were. dagster-dbt overrides this when it selects specific checks.
