@@ -39,7 +39,10 @@ def extension_directory() -> str:
 
 
 def attach_sql(settings: Settings, read_only: bool = False) -> str:
-    options = [f"DATA_PATH '{settings.data_path}/'"]
+    # The catalog records the absolute data path it was created with; the data folder always sits
+    # beside the catalog, so the path of this attach wins: a moved or copied warehouse (a renamed
+    # project folder) keeps working. Not persisted: every attach says it.
+    options = [f"DATA_PATH '{settings.data_path}/'", "OVERRIDE_DATA_PATH true"]
     if read_only:
         options.append("READ_ONLY")
     return f"ATTACH IF NOT EXISTS 'ducklake:sqlite:{settings.catalog_path}' AS {LAKE} ({', '.join(options)})"

@@ -1,6 +1,7 @@
 """The warehouse's SQLite catalog is kept in WAL mode (why: ``warehouse.ensure_wal``; the reader
 under a committing writer is exercised in tests/faults/test_concurrency.py)."""
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +30,29 @@ def test_an_existing_catalog_is_switched_to_wal(tmp_path):
     assert journal_mode(catalog) == "delete"
     warehouse.ensure_wal(catalog)
     assert journal_mode(catalog) == "wal"
+
+
+def test_a_moved_warehouse_keeps_working(tmp_path):
+    """The catalog records the absolute data path it was created with; a renamed project folder
+    (or a copied state) must still read its data and write next to it, not into the old place."""
+    old = WarehouseResource(state_dir=str(tmp_path / "old")).settings
+    con = warehouse.connect(old)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE TABLE marts.t AS SELECT range AS i FROM range(10)")
+    con.close()
+    shutil.move(tmp_path / "old", tmp_path / "new")
+    new = WarehouseResource(state_dir=str(tmp_path / "new")).settings
+    con = warehouse.connect(new)
+    con.execute("INSERT INTO marts.t SELECT 10")
+    assert con.execute("SELECT count(*), max(i) FROM marts.t").fetchone() == (11, 10)
+    assert not (tmp_path / "old").exists()
+    dbt = Path(sys.executable).with_name("dbt")
+    with dbt_environment(new):
+        shown = subprocess.run(
+            [str(dbt), "show", "--inline", "select count(*) as n from lake.marts.t",
+             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+            cwd=DBT_PROJECT.project_dir, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    assert "| 11 |" in shown.stdout
 
 
 def test_one_memory_limit_for_the_platform_and_dbt(tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -142,17 +141,9 @@ class TempPlatform:
 
     def clone(self, root: Path) -> TempPlatform:
         """An independent copy of this platform (landing and state) under ``root``: a loaded
-        warehouse is set up once and copied per test. DuckLake records its data path in the
-        catalog, so the copy's is pointed at its own data folder."""
+        warehouse is set up once and copied per test."""
         shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("dagster_home", "*.log", "files_*.json"))
-        copy = TempPlatform(root)
-        catalog = sqlite3.connect(copy.settings.catalog_path)
-        try:
-            with catalog:
-                catalog.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", [f"{copy.settings.data_path}/"])
-        finally:
-            catalog.close()
-        return copy
+        return TempPlatform(root)
 
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         return warehouse.connect(self.settings, read_only=read_only)

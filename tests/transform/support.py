@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -80,11 +79,8 @@ def query(state: Path, sql: str, params: dict | list | None = None) -> pl.DataFr
 
 
 def clone_state(source: Path, target: Path) -> Path:
-    """An independent copy of a platform state folder (DuckLake records its data path)."""
+    """An independent copy of a platform state folder (a copied warehouse works where it lands)."""
     shutil.copytree(source, target)
-    data_path = f"{target / 'warehouse' / 'data'}/"
-    with sqlite3.connect(target / "warehouse" / "catalog.sqlite") as con:
-        con.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", [data_path])
     return target
 
 
