@@ -32,6 +32,17 @@ def test_an_existing_catalog_is_switched_to_wal(tmp_path):
     assert journal_mode(catalog) == "wal"
 
 
+def dbt_show(settings, sql: str, tmp_path: Path) -> str:
+    """``dbt show --inline`` through the project's profile, on the warehouse of ``settings``."""
+    with dbt_environment(settings):
+        shown = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "show", "--inline", sql,
+             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+            cwd=DBT_PROJECT.project_dir, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    return shown.stdout
+
+
 def test_a_moved_warehouse_keeps_working(tmp_path):
     """The catalog records the absolute data path it was created with; a renamed project folder
     (or a copied state) must still read its data and write next to it, not into the old place."""
@@ -45,14 +56,7 @@ def test_a_moved_warehouse_keeps_working(tmp_path):
     con.execute("INSERT INTO marts.t SELECT 10")
     assert con.execute("SELECT count(*), max(i) FROM marts.t").fetchone() == (11, 10)
     assert not (tmp_path / "old").exists()
-    dbt = Path(sys.executable).with_name("dbt")
-    with dbt_environment(new):
-        shown = subprocess.run(
-            [str(dbt), "show", "--inline", "select count(*) as n from lake.marts.t",
-             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-            cwd=DBT_PROJECT.project_dir, capture_output=True, text=True, timeout=300)
-    assert shown.returncode == 0, shown.stdout[-2000:]
-    assert "| 11 |" in shown.stdout
+    assert "| 11 |" in dbt_show(new, "select count(*) as n from lake.marts.t", tmp_path)
 
 
 def test_one_memory_limit_for_the_platform_and_dbt(tmp_path, monkeypatch):
@@ -61,11 +65,4 @@ def test_one_memory_limit_for_the_platform_and_dbt(tmp_path, monkeypatch):
     settings = WarehouseResource(state_dir=str(tmp_path / "state")).settings
     con = warehouse.connect(settings)
     assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
-    dbt = Path(sys.executable).with_name("dbt")
-    with dbt_environment(settings):
-        shown = subprocess.run(
-            [str(dbt), "show", "--inline", "select current_setting('memory_limit') as memory_limit",
-             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-            cwd=DBT_PROJECT.project_dir, capture_output=True, text=True, timeout=300)
-    assert shown.returncode == 0, shown.stdout[-2000:]
-    assert "286.1 MiB" in shown.stdout
+    assert "286.1 MiB" in dbt_show(settings, "select current_setting('memory_limit') as memory_limit", tmp_path)
