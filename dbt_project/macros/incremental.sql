@@ -40,9 +40,10 @@
 {#- The distinct values of `column` in the rows of `relations` loaded after the watermark: the
     key list of `where_changed_since_watermark`. A model that filters two inputs by the same keys
     selects them once into a `materialized` CTE of this (keys only, small) and filters both with
-    `in (select ...)`: each expansion of a staging view re-runs its de-duplication over the whole
-    raw table (at scale 10, fct_sessions with the list inlined twice read stg_web__events three
-    times and ran out of a 1 GB memory_limit right after a cold load; with the CTE: 1.15 GiB). -#}
+    `in (select ...)`: an inlined list is computed again for each filter, and each expansion of a
+    staging view re-runs its de-duplication over the whole raw table (at scale 10, fct_sessions
+    with the list inlined twice ran out of a 1 GB memory_limit when every session had changed;
+    with the CTE the query peaked at 1.15 GiB). -#}
 {% macro changed_keys(column, relations) -%}
     {%- for relation in relations %}
             select distinct {{ column }} from {{ relation }} where _loaded_at > {{ incremental_watermark() }}
