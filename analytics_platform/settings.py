@@ -33,7 +33,7 @@ class Settings:
     # DuckDB's memory_limit in every platform process (dbt's profile reads the same variable):
     # beyond it joins, aggregates and sorts spill to ``duckdb_temp_dir``. DuckDB's own default
     # is 80 % of the machine's RAM per process.
-    duckdb_memory_limit: str = "900MB"
+    duckdb_memory_limit: str
 
     @property
     def duckdb_temp_dir(self) -> Path:
@@ -64,5 +64,6 @@ def load_settings() -> Settings:
         quarantine_dir=_path("ANALYTICS_QUARANTINE_DIR", state / "quarantine"),
         reports_dir=_path("ANALYTICS_REPORTS_DIR", state / "reports"),
         mlflow_dir=_path("ANALYTICS_MLFLOW_DIR", state / "mlflow"),
+        # dbt's profile reads the same variable with the same default.
         duckdb_memory_limit=os.environ.get("ANALYTICS_DUCKDB_MEMORY_LIMIT") or "900MB",
     )

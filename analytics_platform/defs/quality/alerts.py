@@ -45,6 +45,7 @@ def alerts_source(settings: Settings) -> str | None:
     path = str(settings.alerts_log).replace("'", "''")
     return f"read_json('{path}', format='newline_delimited', columns={{{columns}}}, ignore_errors=true)"
 
+
 @dataclasses.dataclass(frozen=True)
 class Alert:
     kind: str  # run_failure | check_failure | threshold

@@ -35,6 +35,8 @@ from analytics_platform.resources import WarehouseResource
 from analytics_platform.warehouse import LAKE, transaction
 
 SKIPPED_SCHEMAS = ("meta", "reference", "information_schema", "pg_catalog")
+
+
 class EraseCustomerConfig(dg.Config):
     customer_id: int = Field(description="The customer to erase everywhere.")
     rebuild_marts: bool = Field(default=True, description="Rebuild the dbt tables afterwards.")

@@ -16,15 +16,15 @@ import duckdb
 
 from analytics_platform.defs.ingestion.checks import raw_asset_key
 from analytics_platform.defs.ingestion.contracts import load_contracts
+from analytics_platform.defs.quality.alerts import alerts_source
 from analytics_platform.defs.reports.dashboards import checks as C
-from analytics_platform.defs.transform.assets import dbt_models
 from analytics_platform.defs.reports.dashboards.common import (
     GROUP, KEY_PREFIX, OWNERS, TAGS, dashboards_dir, existing_tables, kpi_markdown, publish, read_warehouse, refresh_when_upstream_changes,
 )
 from analytics_platform.defs.reports.dashboards.html import (
     BAD, GOOD, MUTED, WARN, Chart, Empty, Kpi, Page, Section, Table, badge, daily_axis, figure, number,
 )
-from analytics_platform.defs.quality.alerts import alerts_source
+from analytics_platform.defs.transform.assets import dbt_models
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.settings import Settings
 
