@@ -15,10 +15,10 @@ from analytics_platform.resources import WarehouseResource
 from .support import build, check_results, clone_state, query
 
 
-
 def logged_alerts(state) -> str:
     """alerts.log of ``state`` as a DuckDB table expression."""
     return alerts_source(WarehouseResource(state_dir=str(state)).settings)
+
 
 def test_every_dbt_test_ran_as_a_passing_check(built):
     for result in (built.first_build, built.incremental_build):
