@@ -92,7 +92,7 @@ def test_erased_rows_are_accounted_for_and_unexplained_losses_still_fail(platfor
     orders = checks["shop__orders"]
     assert not orders.passed, "rows lost without an erasure record must fail the check"
     assert orders.metadata["mismatched_files"].value == [
-        {"file": "shop/orders/day1.parquet", "rows_in_file": 5, "rows_erased": 2, "rows_loaded": 2}
+        {"file": "shop/orders/day1.parquet", "rows_in_file": 5, "rows_suppressed": 0, "rows_erased": 2, "rows_loaded": 2}
     ]
 
 
@@ -107,6 +107,6 @@ def test_rows_missing_without_any_erasure_fail_the_check(platform):
     customers = checks["shop__customers"]
     assert not customers.passed
     assert customers.metadata["mismatched_files"].value == [
-        {"file": "shop/customers/day2.csv", "rows_in_file": 2, "rows_erased": 0, "rows_loaded": 1}
+        {"file": "shop/customers/day2.csv", "rows_in_file": 2, "rows_suppressed": 0, "rows_erased": 0, "rows_loaded": 1}
     ]
 

@@ -16,7 +16,7 @@ def _rows_about(state: Path, customer_id: int, orders: list[int], sessions: list
     relations = query(state, """
         SELECT schema_name, table_name, list(column_name) AS columns FROM duckdb_columns()
         WHERE database_name = 'lake' AND column_name IN ('customer_id', 'order_id', 'session_id')
-          AND NOT (schema_name = 'meta' AND table_name = 'gdpr_erasures')
+          AND NOT (schema_name = 'meta' AND table_name IN ('gdpr_erasures', 'gdpr_erased_ids'))  -- the records: ids only
         GROUP BY ALL
     """)
     found = {}
@@ -64,8 +64,13 @@ def test_erasure_removes_the_customer_everywhere(built, tmp_path):
     # the erasure is recorded (the id only) for the ledger and re-deliveries
     erasures = query(state, f"SELECT sum(rows_deleted) AS n FROM meta.gdpr_erasures WHERE customer_id = {customer_id}")
     assert erasures["n"][0] == sum(deleted.values())
+    # and so are the ids ingestion must not load again: the customer, their orders and sessions
+    listed = query(state, f"SELECT id_column, id_value FROM meta.gdpr_erased_ids WHERE customer_id = {customer_id}")
+    assert sorted(listed.iter_rows()) == sorted(
+        [("customer_id", str(customer_id))] + [("order_id", str(o)) for o in set(orders)] + [("session_id", s) for s in set(sessions)]
+    )
     # and no data file on disk holds them any more: older DuckLake versions were purged
-    files = [str(p) for p in (state / "warehouse" / "data").rglob("*.parquet") if "gdpr_erasures" not in p.parts]
+    files = [str(p) for p in (state / "warehouse" / "data").rglob("*.parquet") if not {"gdpr_erasures", "gdpr_erased_ids"} & set(p.parts)]
     leftover = duckdb.connect().execute(
         f"SELECT count(*) FROM read_parquet({files!r}, union_by_name = true) WHERE customer_id = {customer_id}"
     ).fetchone()[0]

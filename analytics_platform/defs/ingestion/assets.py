@@ -112,9 +112,10 @@ def _results(context: dg.AssetExecutionContext, report: IngestReport) -> Iterato
             continue
         loaded, quarantined, dupes = report.loaded.get(target, []), report.quarantined.get(target, []), report.duplicates.get(target, [])
         rows = sum(f["rows"] for f in loaded)
+        suppressed = sum(f["suppressed"] for f in loaded)
         drift = sorted({c for f in loaded for c in f["detected"].get("extra_columns", [])})
         files_table = "\n".join(
-            f"| `{f['file']}` | {f['rows']:,} | v{f['version']} | {f['detected'].get('encoding', '')} {f['detected'].get('delimiter', '')!r} |"
+            f"| `{f['file']}` | {f['rows']:,} | {f['suppressed']:,} | v{f['version']} | {f['detected'].get('encoding', '')} {f['detected'].get('delimiter', '')!r} |"
             for f in loaded[:200]
         )
         if loaded:
@@ -123,11 +124,16 @@ def _results(context: dg.AssetExecutionContext, report: IngestReport) -> Iterato
                 metadata={
                     "files_loaded": len(loaded),
                     "rows_loaded": rows,
+                    # Rows about customers erased for GDPR, left out (meta.ingest_ledger.rows_suppressed).
+                    "rows_suppressed_gdpr": suppressed,
+                    "erased_ids_learned": report.erased_ids_learned.get(target, 0),
                     "duplicates_skipped": len(dupes),
                     "files_quarantined": len(quarantined),
                     "corrected_versions": sum(1 for f in loaded if f["version"] > 1),
                     "added_columns_ignored": drift,
-                    "files": dg.MetadataValue.md("| file | rows | version | encoding / delimiter |\n|---|---|---|---|\n" + files_table),
+                    "files": dg.MetadataValue.md(
+                        "| file | rows | suppressed (GDPR) | version | encoding / delimiter |\n|---|---|---|---|---|\n" + files_table
+                    ),
                 },
             )
         yield dg.AssetCheckResult(

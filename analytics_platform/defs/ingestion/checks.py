@@ -2,9 +2,10 @@
 
 - ``row_reconciliation``: for every current file version, rows in the table with its hash equal
   the records the ledger counted in the file independently of DuckDB's CSV sniffer, less the rows
-  a GDPR erasure deleted from that file (``meta.gdpr_erasures``, written by the erasure in the
-  same transaction as its deletes). Catches lost or doubled rows after a crash, a retry or a bad
-  correction; rows gone without an erasure record still fail it.
+  about erased customers the loader left out (the ledger's ``rows_suppressed``, written with the
+  load) and less the rows a GDPR erasure deleted from that file later (``meta.gdpr_erasures``,
+  written by the erasure in the same transaction as its deletes). Catches lost or doubled rows
+  after a crash, a retry or a bad correction; rows gone without such a record still fail it.
 - ``primary_key_unique``: no two current rows share primary key and incremental key (WARN:
   exact re-deliveries happen at the source; staging keeps one).
 - ``required_columns_not_null``.
@@ -26,7 +27,7 @@ def raw_asset_key(name: str) -> dg.AssetKey:
 
 
 TABLE_CHECKS = {
-    "row_reconciliation": ("Rows per file in the table = records counted in the file (ledger) less rows erased for GDPR.", True),
+    "row_reconciliation": ("Rows per file in the table = records counted in the file (ledger) less rows suppressed or erased for GDPR.", True),
     "primary_key_unique": ("No duplicate primary key + incremental key among loaded rows (WARN).", False),
     "required_columns_not_null": ("Required columns are never null.", True),
 }
@@ -52,13 +53,13 @@ def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
     rows = con.execute(
         f"""
         WITH files AS (
-            SELECT file_hash, source_file, rows_in_file FROM meta.ingest_ledger
+            SELECT file_hash, source_file, rows_in_file, rows_suppressed FROM meta.ingest_ledger
             WHERE status = 'loaded' AND target_table = ?
         ), erased AS (
             SELECT file_hash, sum(rows_deleted)::BIGINT AS n FROM meta.gdpr_erasures WHERE table_name = ? GROUP BY ALL
         ),
         loaded AS (SELECT _file_hash, count(*) AS n FROM {c.qualified_table} GROUP BY ALL)
-        SELECT f.source_file, f.rows_in_file, coalesce(e.n, 0) AS rows_erased, coalesce(l.n, 0) AS rows_loaded
+        SELECT f.source_file, f.rows_in_file, coalesce(f.rows_suppressed, 0) AS rows_suppressed, coalesce(e.n, 0) AS rows_erased, coalesce(l.n, 0) AS rows_loaded
         FROM files f FULL OUTER JOIN loaded l ON l._file_hash = f.file_hash
         LEFT JOIN erased e ON e.file_hash = f.file_hash
         """,
@@ -70,9 +71,9 @@ def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
         [c.qualified_table],
     ).fetchone()
     mismatched = [
-        {"file": f or "(rows with no ledger entry)", "rows_in_file": n or 0, "rows_erased": erased, "rows_loaded": loaded}
-        for f, n, erased, loaded in rows
-        if (n or 0) - erased != loaded
+        {"file": f or "(rows with no ledger entry)", "rows_in_file": n or 0, "rows_suppressed": suppressed, "rows_erased": erased, "rows_loaded": loaded}
+        for f, n, suppressed, erased, loaded in rows
+        if (n or 0) - suppressed - erased != loaded
     ]
     return dg.AssetCheckResult(
         asset_key=raw_asset_key(c.name),
@@ -80,8 +81,9 @@ def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
         passed=not mismatched,
         metadata={
             "files": len(rows),
-            "rows_in_files": sum(n or 0 for _, n, _, _ in rows),
-            "rows_erased": sum(erased for _, _, erased, _ in rows),
+            "rows_in_files": sum(n or 0 for _, n, *_ in rows),
+            "rows_suppressed": sum(suppressed for _, _, suppressed, _, _ in rows),
+            "rows_erased": sum(erased for *_, erased, _ in rows),
             "rows_loaded": sum(loaded for *_, loaded in rows),
             "files_quarantined": rejected[0] if rejected else 0,
             "mismatched_files": dg.MetadataValue.json(mismatched[:50]),

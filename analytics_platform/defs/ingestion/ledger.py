@@ -5,7 +5,11 @@ same transaction as the file's rows, which is what makes a load exactly-once. ``
 lists rejected files with a machine-readable code and a sentence for people.
 ``meta.gdpr_erasures`` is written by the GDPR erasure job (``defs/transform/gdpr.py``): rows it
 deleted per table and file hash, which ``row_reconciliation`` subtracts from the ledger's counts.
-It is created here too, so the check can read it before any customer was erased.
+``meta.gdpr_erased_ids`` lists what was erased, ids only: each erased customer and their orders and
+sessions (written by the job, and by the loader when a later file reveals a new order or session
+of theirs); the loader does not load rows about them again (``erasure_filter.py``) and counts them
+per file in the ledger's ``rows_suppressed``. Both are created here, so the loader and the check can
+read them before any customer was erased.
 """
 
 from __future__ import annotations
@@ -16,11 +20,19 @@ from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, UNCONTRACTED
 
 LINEAGE_COLUMNS = "_source_file VARCHAR, _file_hash VARCHAR, _loaded_at TIMESTAMP"
 
-# Erasures (written by the GDPR job, defs/transform/gdpr.py; subtracted by row_reconciliation).
+# Erasures: rows deleted (written by the GDPR job, defs/transform/gdpr.py; subtracted by
+# row_reconciliation) and the ids erased (read by the loader, erasure_filter.py).
 ERASURES_DDL = """
 CREATE TABLE IF NOT EXISTS meta.gdpr_erasures (
     customer_id BIGINT, table_name VARCHAR, source_file VARCHAR, file_hash VARCHAR,
     rows_deleted BIGINT, run_id VARCHAR, erased_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS meta.gdpr_erased_ids (
+    customer_id BIGINT,        -- the erased customer
+    id_column VARCHAR,         -- customer_id | order_id | session_id
+    id_value VARCHAR,          -- the id, as text (order ids are numbers, session ids text)
+    source_file VARCHAR,       -- the landing file that revealed it; NULL: found by the erasure job
+    run_id VARCHAR, recorded_at TIMESTAMP
 );
 """
 
@@ -34,8 +46,11 @@ CREATE TABLE IF NOT EXISTS meta.ingest_ledger (
     version INTEGER,           -- 1 for the first delivery of a file name, +1 per correction
     rows_in_file BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
     size_bytes BIGINT, mtime_ns BIGINT, detected VARCHAR,
-    run_id VARCHAR, loaded_at TIMESTAMP, superseded_at TIMESTAMP
+    run_id VARCHAR, loaded_at TIMESTAMP, superseded_at TIMESTAMP,
+    rows_suppressed BIGINT     -- rows about erased customers, not loaded (rows_loaded excludes them)
 );
+-- Ledgers created before suppression existed get the column (a no-op once it is there).
+ALTER TABLE meta.ingest_ledger ADD COLUMN IF NOT EXISTS rows_suppressed BIGINT DEFAULT 0;
 CREATE TABLE IF NOT EXISTS meta.quarantine (
     file_hash VARCHAR, source_file VARCHAR, target_table VARCHAR, reason_code VARCHAR,
     reason VARCHAR, details VARCHAR, quarantine_path VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP

@@ -3,7 +3,8 @@
 Each file is fingerprinted, read into a staging table and validated against its contract and an
 independent record count. Valid files are committed together with their ledger rows (one DuckLake
 transaction per group of files of one table, so each file is whole or absent); bad files are
-quarantined with their reason; good files beside them still load.
+quarantined with their reason; good files beside them still load. Rows about customers erased
+for GDPR are left out of the insert and counted (``erasure_filter.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion import ledger, readers
+from analytics_platform.defs.ingestion import erasure_filter, ledger, readers
 from analytics_platform.defs.ingestion.batch import PATH_COLUMN, batchable, stage_batch
 from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, contract_for, quote_ident
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
@@ -81,6 +82,7 @@ class IngestReport:
     duplicates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     quarantined: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     deferred: list[dict[str, Any]] = field(default_factory=list)  # unreadable now: retried next run
+    erased_ids_learned: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # new ids of erased customers
 
     def targets(self) -> set[str]:
         return set(self.loaded) | set(self.quarantined) | set(self.duplicates)
@@ -138,6 +140,8 @@ def ingest(
     known = with_retry(lambda: ledger.known_stats(con), what="reading the ledger")
     seen = with_retry(lambda: ledger.loaded_hashes(con), what="reading the ledger")
     current = with_retry(lambda: ledger.current_versions(con), what="reading the ledger")
+    # The GDPR job shares the warehouse pool with ingestion: no customer is erased during this run.
+    filter_erased = with_retry(lambda: erasure_filter.anyone_erased(con), what="reading the erasures")
     # 1. Fingerprint every new file once; drop exact duplicates of anything already loaded.
     by_target: dict[str, list[tuple[LandedFile, Fingerprint]]] = defaultdict(list)
     for file in files:
@@ -159,14 +163,17 @@ def ingest(
             continue
         seen.add(fp.sha256)
         by_target[target].append((file, fp))
-    # 2. Per table, in chunks that bound memory: stage (batch first), validate, commit.
+    # 2. Per table, in chunks that bound memory: stage (batch first), validate, commit. Tables that
+    #    say whose an order or session is go first: an erased customer's new ids are then known
+    #    before their lines, payments and events load.
     counter = iter(range(10**9))
-    for target, items in by_target.items():
-        contract = next((c for c in contracts if c.name == target), None)
+    by_name = {c.name: c for c in contracts}
+    for target, items in sorted(by_target.items(), key=lambda item: erasure_filter.load_rank(by_name.get(item[0]))):
+        contract = by_name.get(target)
         for chunk in _chunks(items):
             units = _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, report, log)
             if units:
-                _commit(con, units, current, run_id, report, quarantine_dir, log)
+                _commit(con, units, current, run_id, report, quarantine_dir, log, filter_erased)
     return report
 
 
@@ -227,13 +234,12 @@ def _replace_previous(c: duckdb.DuckDBPyConnection, m: Member, current, now: dat
     return previous[1] + 1
 
 
-def _insert_uncontracted(c: duckdb.DuckDBPyConnection, p: Pending, now: datetime) -> None:
+def _insert_uncontracted(c: duckdb.DuckDBPyConnection, p: Pending, source: str) -> None:
     schema_table = dataset_name(p.members[0].file.relative)
     exists = c.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
         [UNCONTRACTED_SCHEMA, schema_table],
     ).fetchone()[0]  # type: ignore[index]
-    source = p.source_sql(now)
     if not exists:
         c.execute(f"CREATE TABLE {p.table} AS {source} LIMIT 0")
     have = {r[0] for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
@@ -243,28 +249,33 @@ def _insert_uncontracted(c: duckdb.DuckDBPyConnection, p: Pending, now: datetime
     c.execute(f"INSERT INTO {p.table} BY NAME {source}")
 
 
-def _commit(con, units: list[Pending], current, run_id: str, report: IngestReport, quarantine_dir: Path, log) -> None:
+def _commit(con, units: list[Pending], current, run_id: str, report: IngestReport, quarantine_dir: Path, log, filter_erased: bool) -> None:
     """One transaction per table (per file for uncontracted datasets, whose schemas may clash)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     contracted = units[0].contract is not None
     for batch in ([units] if contracted else [[u] for u in units]):
-        def body(c: duckdb.DuckDBPyConnection, batch: list[Pending] = batch) -> dict[str, int]:
+        def body(c: duckdb.DuckDBPyConnection, batch: list[Pending] = batch) -> tuple[dict[str, int], erasure_filter.Filtered]:
             versions = {m.file.relative: _replace_previous(c, m, current, now) for u in batch for m in u.members}
+            filtered = erasure_filter.Filtered(" UNION ALL ".join(u.source_sql(now) for u in batch), {}, 0)
+            if filter_erased:
+                filtered = erasure_filter.keep_erased_out(c, filtered.source_sql, run_id, now)
             if contracted:
-                c.execute(f"INSERT INTO {batch[0].table} " + " UNION ALL ".join(u.source_sql(now) for u in batch))
+                c.execute(f"INSERT INTO {batch[0].table} {filtered.source_sql}")
             else:
-                _insert_uncontracted(c, batch[0], now)
+                _insert_uncontracted(c, batch[0], filtered.source_sql)
             # One statement for all ledger rows (executemany costs ~5 ms per row here).
+            left_out = filtered.suppressed
             c.execute("INSERT INTO meta.ingest_ledger VALUES " + ", ".join(
                 f"({sql_literal(m.fp.sha256)}, {sql_literal(m.file.relative)}, {sql_literal(u.table)}, {contracted}, 'loaded', "
-                f"{versions[m.file.relative]}, {m.rows}, {m.rows}, 0, {m.fp.size}, {m.file.mtime_ns}, "
-                f"{sql_literal(readers.describe(u.staged.detected))}, {sql_literal(run_id)}, {sql_literal(now.isoformat(sep=' '))}::TIMESTAMP, NULL)"
+                f"{versions[m.file.relative]}, {m.rows}, {m.rows - left_out.get(m.fp.sha256, 0)}, 0, {m.fp.size}, {m.file.mtime_ns}, "
+                f"{sql_literal(readers.describe(u.staged.detected))}, {sql_literal(run_id)}, {sql_literal(now.isoformat(sep=' '))}::TIMESTAMP, NULL, "
+                f"{left_out.get(m.fp.sha256, 0)})"
                 for u in batch for m in u.members
             ))
-            return versions
+            return versions, filtered
 
         try:
-            versions = transaction(con, body)
+            versions, filtered = transaction(con, body)
         except (duckdb.BinderException, duckdb.ConversionException, duckdb.CatalogException) as error:
             # Only a schema clash with the dataset's existing table is the file's fault; any
             # other error (disk full, permissions, a lost race) propagates and the file stays
@@ -279,10 +290,13 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
         for u in batch:
             for m in u.members:
                 current[m.file.relative] = (m.fp.sha256, versions[m.file.relative], u.table)
+                suppressed = filtered.suppressed.get(m.fp.sha256, 0)
                 report.loaded[u.target].append(
-                    {"file": m.file.relative, "file_hash": m.fp.sha256, "rows": m.rows,
+                    {"file": m.file.relative, "file_hash": m.fp.sha256, "rows": m.rows - suppressed, "suppressed": suppressed,
                      "version": versions[m.file.relative], "table": u.table, "detected": u.staged.detected}
                 )
             con.execute(f"DROP TABLE IF EXISTS {u.staged.name}")
-        rows = sum(m.rows for u in batch for m in u.members)
-        log(f"committed {sum(len(u.members) for u in batch)} file(s), {rows:,} rows into {batch[0].table}")
+        report.erased_ids_learned[batch[0].target] += filtered.ids_learned
+        loaded = sum(m.rows for u in batch for m in u.members) - sum(filtered.suppressed.values())
+        erased = f" ({sum(filtered.suppressed.values()):,} rows about erased customers left out)" if filtered.suppressed else ""
+        log(f"committed {sum(len(u.members) for u in batch)} file(s), {loaded:,} rows into {batch[0].table}{erased}")

@@ -3,17 +3,27 @@
 The ``gdpr_erase_customer`` job (config: ``customer_id``)
 
 1. finds the customer's orders and sessions (rows about them may lack ``customer_id``, e.g.
-   order lines and payments);
+   order lines and payments): in every table that has ``customer_id`` and the id, plus the ids
+   an earlier erasure or ingestion already listed for them in ``meta.gdpr_erased_ids``;
 2. in one DuckLake transaction deletes, from every base table outside ``meta`` and ``reference``
    (raw tables, the SCD2 snapshot, incremental facts, marts), the rows whose ``customer_id`` is
-   the customer or whose ``order_id`` / ``session_id`` is one of theirs, and records per table and
-   landing file how many rows went in ``meta.gdpr_erasures`` (no personal data: the id only).
-   The ingestion ledger keeps its file hashes, so the landing files are never loaded again;
+   the customer or whose ``order_id`` / ``session_id`` is one of theirs, records per table and
+   landing file how many rows went in ``meta.gdpr_erasures``, and lists the customer, their
+   orders and sessions in ``meta.gdpr_erased_ids`` (no personal data: ids only);
 3. rewrites the Parquet files that held the rows, expires older DuckLake snapshots and deletes
    the files they referenced: the data is gone from disk, not only from the current version
    (this also ends time travel to before the erasure);
 4. rebuilds the dbt tables (aggregates like ``fct_daily_revenue`` no longer count the customer);
    staging views read the raw tables and need nothing.
+
+The erasure sticks. Files already loaded are never loaded again (the ledger keeps their hashes),
+and ingestion does not load rows about an erased customer from files delivered later either: the
+next full customer extract, a corrected file, a new order with its lines and payments, new
+sessions and events. It leaves them out of the insert, counts them per file in the ledger
+(``rows_suppressed``) and lists a new order or session of the customer as erased
+(``defs/ingestion/erasure_filter.py``). Running the job again for the same customer is safe and
+deletes rows keyed by such a listed id that were loaded before the id was known (an order line
+whose order arrived in a later run).
 
 Landing files and quarantined copies are outside the warehouse: the source system's deletion
 must cover them.
@@ -80,7 +90,8 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: int, run_id: str
     tables = erasable_tables(con)
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute(ERASURES_DDL)
-    # Ids of the customer's orders and sessions, from every table that links them to the customer.
+    # Ids of the customer's orders and sessions, from every table that links them to the customer,
+    # and those listed before (ingestion lists a new order of an erased customer it left out).
     for kind in ("order", "session"):
         column = f"{kind}_id"
         sources = [
@@ -89,6 +100,11 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: int, run_id: str
             if {column, "customer_id"} <= cols
         ] or [f"SELECT NULL::VARCHAR AS {column} WHERE false"]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _erase_{kind}s AS " + " UNION ".join(sources), {"customer_id": customer_id})
+        con.execute(  # the insert casts the listed text to the column's type
+            f"INSERT INTO _erase_{kind}s SELECT id_value FROM meta.gdpr_erased_ids "
+            f"WHERE customer_id = $customer_id AND id_column = '{column}' EXCEPT SELECT {column}::VARCHAR FROM _erase_{kind}s",
+            {"customer_id": customer_id},
+        )
 
     now = datetime.now(UTC).replace(tzinfo=None)
 
@@ -116,6 +132,20 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: int, run_id: str
                 "INSERT INTO meta.gdpr_erasures VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(records)),
                 [value for record in records for value in record],
             )
+        # What ingestion must not load again: the customer (even with nothing to delete), their
+        # orders and sessions. Ids only; each once.
+        c.execute(
+            """
+            INSERT INTO meta.gdpr_erased_ids
+            SELECT $customer_id, id_column, id_value, NULL, $run_id, $now FROM (
+                SELECT 'customer_id' AS id_column, $customer_id::VARCHAR AS id_value
+                UNION SELECT 'order_id', order_id::VARCHAR FROM _erase_orders WHERE order_id IS NOT NULL
+                UNION SELECT 'session_id', session_id::VARCHAR FROM _erase_sessions WHERE session_id IS NOT NULL
+            ) AS erased
+            WHERE NOT EXISTS (FROM meta.gdpr_erased_ids e WHERE e.id_column = erased.id_column AND e.id_value = erased.id_value)
+            """,
+            {"customer_id": customer_id, "run_id": run_id, "now": now},
+        )
         return deleted
 
     return transaction(con, body)
