@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,9 @@ def up(args: argparse.Namespace) -> int:
     # Run from DAGSTER_HOME: dagster warns about a dagster.yaml in the working directory otherwise.
     os.chdir(os.environ["DAGSTER_HOME"])
     executable = str(Path(sys.executable).parent / cmd[0])  # the venv's dagster, PATH or not
+    # Started in the background by a script (`nohup … &`), this process has SIGINT ignored, which
+    # exec keeps; dagster dev then maps SIGTERM onto that ignored handler and could not be stopped.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(executable, [executable, *cmd[1:]])
 
 

@@ -103,7 +103,8 @@ def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], dr
     log = (log_dir or home) / "dagster-dev.log"
     out = open(log, "wb")  # noqa: SIM115 - closed below
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=root, env={**env, "DAGSTER_HOME": str(home)}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=root, env={**env, "DAGSTER_HOME": str(home)}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_default_sigint)
     sampler = Sampler(proc.pid, interval=0.25).start()
     result: dict = {"port": port, "command": " ".join(cmd[1:])}
     try:
@@ -212,6 +213,13 @@ def _launch_events(instance, run_id: str, t0: float) -> dict[str, float]:
         if event.event_type_value == "STEP_START":
             break
     return out
+
+
+def _default_sigint() -> None:
+    """In the child, before exec: SIGINT back to its default. A bench started in the background
+    (`nohup … &`) has it ignored, exec keeps that, and dagster dev maps SIGTERM onto SIGINT's
+    handler, so it would ignore the shutdown below (reported "clean shutdown: no")."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _shutdown(proc: subprocess.Popen) -> dict:
