@@ -57,6 +57,8 @@ def render(results: dict) -> str:
     carried = [f"scale {n} {stage} ({s[stage]['measured']})" for n, s in scales.items() for stage in ("ingest", "build", "incremental", "latency")
                if isinstance(s.get(stage), dict) and s[stage].get("measured")]
     carried += [f"scale {n} (all stages, {s['measured']})" for n, s in scales.items() if s.get("measured")]
+    if (results.get("overhead") or {}).get("measured"):
+        carried.insert(0, f"fixed overhead, scale {results['overhead']['scale']:g} ({results['overhead']['measured']})")
     if carried:
         lines += [f"Carried over from earlier runs (not re-measured in this one): {'; '.join(carried)}.", ""]
     # --- ingest ----------------------------------------------------------------------------------
