@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,10 +91,13 @@ class TempPlatform:
             cmd += ["--tables", ",".join(tables)]
         return cmd
 
-    def spawn(self, cmd: list[str], cwd: Path = PROJECT_ROOT, log_name: str = "child") -> subprocess.Popen:
-        """Start a child in its own process group, output to a log file (never a full pipe)."""
+    def spawn(self, cmd: list[str], cwd: Path = PROJECT_ROOT, log_name: str = "child",
+              preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen:
+        """Start a child in its own process group, output to a log file (never a full pipe);
+        ``preexec_fn`` runs in the child before exec (e.g. to start it with a signal ignored)."""
         log = open(self.root / f"{log_name}_{time.monotonic_ns()}.log", "w+b")  # noqa: SIM115 - closed in finish()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=preexec_fn)
         proc.log = log  # type: ignore[attr-defined]
         return proc
 

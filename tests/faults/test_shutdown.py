@@ -8,7 +8,6 @@ running (the benchmark's shutdown found them all still there after 90 s).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -31,25 +30,13 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # what `nohup … &` in a script does
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_up_started_in_the_background_stops_on_sigterm(temp_platform):
     port = free_port()
-    log = open(temp_platform.root / "up.log", "w+b")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-c", _UP, str(port)], cwd=helpers.PROJECT_ROOT, env=temp_platform.env(),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_ignore_sigint)
+    proc = temp_platform.spawn([sys.executable, "-c", _UP, str(port)], log_name="up", preexec_fn=_ignore_sigint)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise AssertionError(f"`up` exited early:\n{log.read().decode(errors='replace')[-3000:]}")
+            assert proc.poll() is None, f"`up` exited early:\n{helpers.output_of(proc)[-3000:]}"
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
                 break
@@ -63,11 +50,9 @@ def test_up_started_in_the_background_stops_on_sigterm(temp_platform):
         except subprocess.TimeoutExpired:
             raise AssertionError("`dagster dev` ignored SIGTERM") from None
         deadline = time.monotonic() + 30  # webserver, daemon and code servers follow it down
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
+        while helpers.surviving_processes(temp_platform) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert not _group_alive(proc.pid), "processes of `up` outlived it"
+        assert helpers.surviving_processes(temp_platform) == [], "processes of `up` outlived it"
     finally:
-        if _group_alive(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        log.close()
+        helpers.kill_group(proc)
+        proc.log.close()  # type: ignore[attr-defined]
