@@ -111,18 +111,26 @@ def keep_erased_out(c: duckdb.DuckDBPyConnection, source_sql: str, run_id: str, 
 def _list_new_ids(c: duckdb.DuckDBPyConnection, keys: dict[str, str], run_id: str, now: datetime) -> int:
     """List the order/session ids on rows of an erased customer that are not listed yet."""
     found = " UNION ALL ".join(
-        f"SELECT {CUSTOMER}, {sql_literal(k)} AS id_column, {quote_ident(k)}::VARCHAR AS id_value, _source_file FROM {HITS} "
+        f"SELECT TRY_CAST({CUSTOMER} AS BIGINT) AS customer_id, {sql_literal(k)} AS id_column, "
+        f"{quote_ident(k)}::VARCHAR AS id_value, _source_file AS source_file FROM {HITS} "
         f"WHERE {quote_ident(k)} IS NOT NULL AND {CUSTOMER} IN ({_erased(CUSTOMER, keys[CUSTOMER])})"
         for k in LINKS if k in keys
     )
+    return list_erased_ids(c, found, {}, run_id, now)
+
+
+def list_erased_ids(c: duckdb.DuckDBPyConnection, rows: str, params: dict, run_id: str, now: datetime) -> int:
+    """Add to ``meta.gdpr_erased_ids`` the ids of ``rows`` (columns ``customer_id, id_column,
+    id_value, source_file``; named ``params``) that are not listed yet, each once; returns how
+    many. Used by the erasure job and by the loader."""
     row = c.execute(
         f"""
         INSERT INTO meta.gdpr_erased_ids
-        SELECT any_value(TRY_CAST({CUSTOMER} AS BIGINT)), id_column, id_value, min(_source_file), ?, ?
-        FROM ({found}) AS new
+        SELECT any_value(customer_id), id_column, id_value, min(source_file), $run_id, $now
+        FROM ({rows}) AS new
         WHERE NOT EXISTS (FROM meta.gdpr_erased_ids e WHERE e.id_column = new.id_column AND e.id_value = new.id_value)
         GROUP BY id_column, id_value
         """,
-        [run_id, now],
+        {**params, "run_id": run_id, "now": now},
     ).fetchone()
     return int(row[0]) if row else 0

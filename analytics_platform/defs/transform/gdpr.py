@@ -38,6 +38,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from pydantic import Field
 
+from analytics_platform.defs.ingestion.erasure_filter import list_erased_ids
 from analytics_platform.defs.ingestion.ledger import ERASURES_DDL
 from analytics_platform.defs.transform.assets import POOL
 from analytics_platform.defs.transform.project import dbt_environment, run_target_path
@@ -134,18 +135,12 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: int, run_id: str
             )
         # What ingestion must not load again: the customer (even with nothing to delete), their
         # orders and sessions. Ids only; each once.
-        c.execute(
-            """
-            INSERT INTO meta.gdpr_erased_ids
-            SELECT $customer_id, id_column, id_value, NULL, $run_id, $now FROM (
-                SELECT 'customer_id' AS id_column, $customer_id::VARCHAR AS id_value
-                UNION SELECT 'order_id', order_id::VARCHAR FROM _erase_orders WHERE order_id IS NOT NULL
-                UNION SELECT 'session_id', session_id::VARCHAR FROM _erase_sessions WHERE session_id IS NOT NULL
-            ) AS erased
-            WHERE NOT EXISTS (FROM meta.gdpr_erased_ids e WHERE e.id_column = erased.id_column AND e.id_value = erased.id_value)
-            """,
-            {"customer_id": customer_id, "run_id": run_id, "now": now},
-        )
+        list_erased_ids(c, """
+            SELECT $customer_id AS customer_id, 'customer_id' AS id_column, $customer_id::VARCHAR AS id_value,
+                   NULL::VARCHAR AS source_file
+            UNION ALL SELECT $customer_id, 'order_id', order_id::VARCHAR, NULL FROM _erase_orders WHERE order_id IS NOT NULL
+            UNION ALL SELECT $customer_id, 'session_id', session_id::VARCHAR, NULL FROM _erase_sessions WHERE session_id IS NOT NULL
+        """, {"customer_id": customer_id}, run_id, now)
         return deleted
 
     return transaction(con, body)
