@@ -20,12 +20,11 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from analytics_platform.sample_data import ShopData, generate
-from ml_assets import anomalies as A
-from ml_assets import churn_model as M
-from ml_assets import experiments as E
-from ml_assets import features as F
-from ml_assets import forecast as FC
-from ml_assets import inputs
+from ml_assets.anomalies import detection
+from ml_assets.churn import features, training
+from ml_assets.common import inputs
+from ml_assets.experiments import analysis
+from ml_assets.forecast import model as forecast_model
 
 
 def _con(data: ShopData) -> duckdb.DuckDBPyConnection:
@@ -36,16 +35,16 @@ def _con(data: ShopData) -> duckdb.DuckDBPyConnection:
 
 def churn(data: ShopData, con: duckdb.DuckDBPyConnection, n_iter: int) -> dict:
     started = time.perf_counter()
-    start, end = F.history_bounds(con)
-    train_cutoffs, validation = F.training_cutoffs(start, end)
-    train, val = F.feature_snapshots(con, train_cutoffs), F.feature_snapshots(con, [validation])
+    start, end = features.history_bounds(con)
+    train_cutoffs, validation = features.training_cutoffs(start, end)
+    train, val = features.feature_snapshots(con, train_cutoffs), features.feature_snapshots(con, [validation])
     feature_seconds = time.perf_counter() - started
-    result = M.train(train, val, n_iter=n_iter)
+    result = training.train(train, val, n_iter=n_iter)
     v = val.with_row_index("row").join(data.customer_truth.select("customer_id", "churned_at"), on="customer_id",
                                        how="left").sort("row")
     alive = (v["churned_at"].is_null() | (v["churned_at"] >= v["cutoff"])).to_numpy()
     return {
-        "label": F.LABEL_DEFINITION,
+        "label": features.LABEL_DEFINITION,
         "validation_auc": round(result.validation_auc, 4),
         "cv_auc": round(result.cv_auc, 4),
         "validation_auc_truly_alive_at_cutoff": round(float(roc_auc_score(result.validation_labels[alive],
@@ -59,7 +58,7 @@ def churn(data: ShopData, con: duckdb.DuckDBPyConnection, n_iter: int) -> dict:
 
 def experiment(data: ShopData, con: duckdb.DuckDBPyConnection) -> dict:
     truth = data.ground_truth["experiment"]
-    results = E.analyse(con.execute("select * from ml_in_experiment").pl())
+    results = analysis.analyse(con.execute("select * from ml_in_experiment").pl())
     conv = results.filter(pl.col("metric") == "conversion").row(0, named=True)
     return {
         "true_relative_lift": truth["true_relative_lift"],
@@ -79,8 +78,8 @@ def anomalies(seeds: list[int], scale: float, days: int, first: tuple[ShopData, 
         if data is None:
             data = generate(seed=seed, scale=scale, days=days)
             con = _con(data)
-        found = A.detect(A.daily_metrics(con.execute("select * from ml_in_daily").pl()))
-        e = A.evaluate(found, data.ground_truth["anomalies"])
+        found = detection.detect(detection.daily_metrics(con.execute("select * from ml_in_daily").pl()))
+        e = detection.evaluate(found, data.ground_truth["anomalies"])
         tp += len(set(e["flagged"]) & set(e["planted"]))
         flagged += len(e["flagged"])
         planted += len(e["planted"])
@@ -92,7 +91,7 @@ def anomalies(seeds: list[int], scale: float, days: int, first: tuple[ShopData, 
 
 def forecast(con: duckdb.DuckDBPyConnection) -> dict:
     daily = con.execute("select date_day, revenue, orders from ml_in_daily order by date_day").pl()
-    _, backtests = FC.forecast(daily)
+    _, backtests = forecast_model.forecast(daily)
     return {b.metric: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in b.summary().items()} for b in backtests}
 
 

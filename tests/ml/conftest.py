@@ -1,6 +1,6 @@
 """Shared inputs of the ML tests: one generated shop (scale 1, fixed seed) as canonical relations.
 
-The algorithms are pure functions over DuckDB relations (see ``ml_assets/inputs.py``), so most
+The algorithms are pure functions over DuckDB relations (see ``ml_assets/common/inputs.py``), so most
 tests feed them generator frames directly and compare with the generator's planted truth; one
 module (``test_assets.py``) runs the Dagster assets on a real ingested + dbt-built warehouse.
 """
@@ -15,9 +15,8 @@ import polars as pl
 import pytest
 
 from analytics_platform.sample_data import ShopData, generate
-from ml_assets import churn_model as M
-from ml_assets import features as F
-from ml_assets import inputs
+from ml_assets.churn import features, training
+from ml_assets.common import inputs
 
 SEED, SCALE, DAYS = 42, 1.0, 120
 
@@ -52,12 +51,12 @@ def shop_con(shop: ShopData) -> duckdb.DuckDBPyConnection:
 
 @pytest.fixture(scope="session")
 def churn_split(shop_con: duckdb.DuckDBPyConnection) -> ChurnSplit:
-    start, end = F.history_bounds(shop_con)
-    train_cutoffs, validation = F.training_cutoffs(start, end)
-    return ChurnSplit(start, end, train_cutoffs, validation,
-                      F.feature_snapshots(shop_con, train_cutoffs), F.feature_snapshots(shop_con, [validation]))
+    start, end = features.history_bounds(shop_con)
+    train_cutoffs, validation = features.training_cutoffs(start, end)
+    return ChurnSplit(start, end, train_cutoffs, validation, features.feature_snapshots(shop_con, train_cutoffs),
+                      features.feature_snapshots(shop_con, [validation]))
 
 
 @pytest.fixture(scope="session")
-def trained(churn_split: ChurnSplit) -> M.TrainResult:
-    return M.train(churn_split.train, churn_split.validation)
+def trained(churn_split: ChurnSplit) -> training.TrainResult:
+    return training.train(churn_split.train, churn_split.validation)

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analytics_platform.sample_data import generate
-from ml_assets import anomalies as A
+from ml_assets.anomalies import detection
 
 from .conftest import relations
 
@@ -19,7 +19,7 @@ SEEDS = range(42, 48)
 def _detect(tables) -> pl.DataFrame:
     con = relations(tables)
     try:
-        return A.detect(A.daily_metrics(con.execute("select * from ml_in_daily").pl()))
+        return detection.detect(detection.daily_metrics(con.execute("select * from ml_in_daily").pl()))
     finally:
         con.close()
 
@@ -36,7 +36,7 @@ def runs():
 def test_precision_and_recall_over_planted_days(runs):
     tp = flagged = planted = 0
     for truth, found in runs:
-        e = A.evaluate(found, truth)
+        e = detection.evaluate(found, truth)
         tp += len(set(e["flagged"]) & set(e["planted"]))
         flagged += len(e["flagged"])
         planted += len(e["planted"])
@@ -59,9 +59,9 @@ def test_severity_and_alert_rows(runs):
     _, found = runs[0]
     assert found.filter(pl.col("is_anomaly"))["severity"].is_in(["low", "medium", "high", "critical"]).all()
     assert (found.filter(~pl.col("is_anomaly"))["severity"] == "none").all()
-    rows = A.alert_rows(found)
+    rows = detection.alert_rows(found)
     assert rows and all(r["alert_key"].startswith("anomaly:") and r["message"] for r in rows)
-    assert A.alert_rows(found, since=found["date_day"].max() + dt.timedelta(days=1)) == []
+    assert detection.alert_rows(found, since=found["date_day"].max() + dt.timedelta(days=1)) == []
 
 
 def test_a_day_without_orders_is_the_strongest_drop():
@@ -71,6 +71,6 @@ def test_a_day_without_orders_is_the_strongest_drop():
         (pl.col("revenue") * (1 + 0.05 * (pl.int_range(0, pl.len()) % 3))).alias("revenue"),
         (pl.col("orders") + pl.int_range(0, pl.len()) % 4).alias("orders"))
     daily = daily.filter(pl.col("date_day") != dt.date(2026, 2, 1))  # a day with no orders at all
-    found = A.detect(A.daily_metrics(daily))
+    found = detection.detect(detection.daily_metrics(daily))
     hole = found.filter((pl.col("date_day") == dt.date(2026, 2, 1)) & (pl.col("metric") == "orders")).row(0, named=True)
     assert hole["is_anomaly"] and hole["direction"] == "down" and hole["severity"] == "critical"

@@ -20,10 +20,11 @@ import pytest
 
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.sample_data import generate, write_landing
-from ml_assets import registry
-from ml_assets.assets import anomalies as anomaly_assets
-from ml_assets.assets.churn import churn_model, churn_scores, champion_challenger, customer_features, feature_drift
-from ml_assets.automation import churn_retrain_sensor
+from ml_assets.anomalies import assets as anomaly_assets
+from ml_assets.churn import registry
+from ml_assets.churn.assets import churn_model, churn_scores, customer_features
+from ml_assets.churn.checks import champion_challenger, feature_drift
+from ml_assets.churn.retrain import churn_retrain_sensor
 from ml_assets.definitions import ASSETS, CHECKS, defs
 
 SEED, SCALE, DAYS = 42, 0.1, 100
@@ -154,7 +155,7 @@ def test_new_anomalies_are_alerted_once(built):
     sent = anomaly_assets.publish_alerts(built.warehouse.settings, planted, set())
     assert f"anomaly:orders:{newest}" in sent
     with built.warehouse.connect(read_only=True) as con:
-        already = anomaly_assets._alerted_keys(con, built.warehouse.settings)
+        already = anomaly_assets.alerted_keys(con, built.warehouse.settings)
     assert f"anomaly:orders:{newest}" in already
     assert anomaly_assets.publish_alerts(built.warehouse.settings, planted, already) == []
 

@@ -8,14 +8,13 @@ import inspect
 import dagster as dg
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import churn_model as M
-from ml_assets.assets.churn import (
-    TRAINING_CODE_VERSION, TrainConfig, champion_challenger, churn_model, churn_scores, customer_features,
-)
-from ml_assets.assets.common import (
+from ml_assets.churn import training
+from ml_assets.churn.assets import TRAINING_CODE_VERSION, TrainConfig, churn_model, churn_scores, customer_features
+from ml_assets.churn.checks import champion_challenger
+from ml_assets.churn.retrain import RetrainState, retrain_reasons
+from ml_assets.common.conventions import (
     EXPERIMENT_OUTCOMES, FCT_DAILY_REVENUE, FCT_ORDERS, FCT_SESSIONS, RAW_CUSTOMERS, RAW_ORDERS,
 )
-from ml_assets.automation import RetrainState, retrain_reasons
 from ml_assets.definitions import ASSETS, CHECKS
 
 D = dt.date(2026, 5, 1)
@@ -155,7 +154,7 @@ def test_new_training_code_retrains(tmp_path):
 
 
 def test_train_config_defaults_are_the_models():
-    defaults = inspect.signature(M.train).parameters
+    defaults = inspect.signature(training.train).parameters
     config = TrainConfig()
-    assert (config.seed, config.n_iter, config.cv_folds) == (M.SEED, defaults["n_iter"].default,
+    assert (config.seed, config.n_iter, config.cv_folds) == (training.SEED, defaults["n_iter"].default,
                                                               defaults["cv_folds"].default)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from ml_assets import churn_model as M
-from ml_assets import features as F
+from ml_assets.churn import features, training
 
 from .conftest import relations
 
@@ -33,7 +32,7 @@ def test_auc_among_customers_truly_alive_at_the_cutoff(shop, trained, churn_spli
 
 
 def test_model_recovers_the_planted_drivers(trained, churn_split):
-    importance = M.importance(trained, churn_split.validation)
+    importance = training.importance(trained, churn_split.validation)
     top = importance.head(5)["feature"].to_list()
     # the generator's hazard: engagement (visits/recency), bad orders and acquisition channel
     assert top[0] in {"days_since_last_session", "session_rate_90d", "active_days_30d", "sessions_30d"}
@@ -45,11 +44,11 @@ def test_training_is_deterministic():
     from analytics_platform.sample_data import generate
 
     con = relations(generate(seed=7, scale=0.15, days=120).tables)
-    start, end = F.history_bounds(con)
-    train_cutoffs, validation = F.training_cutoffs(start, end)
-    train, val = F.feature_snapshots(con, train_cutoffs), F.feature_snapshots(con, [validation])
-    a = M.train(train, val, n_iter=2)
-    b = M.train(train, val, n_iter=2)
+    start, end = features.history_bounds(con)
+    train_cutoffs, validation = features.training_cutoffs(start, end)
+    train, val = features.feature_snapshots(con, train_cutoffs), features.feature_snapshots(con, [validation])
+    a = training.train(train, val, n_iter=2)
+    b = training.train(train, val, n_iter=2)
     assert a.best_params == b.best_params
     assert a.validation_auc == b.validation_auc
     assert (a.validation_scores == b.validation_scores).all()

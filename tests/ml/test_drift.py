@@ -6,15 +6,14 @@ import json
 
 import polars as pl
 
-from ml_assets import drift
-from ml_assets import features as F
+from ml_assets.churn import drift, features
 
 
 def test_no_drift_between_training_and_validation_cutoffs(churn_split):
     ref = drift.reference(churn_split.train)
     json.dumps(ref)  # stored as an MLflow artifact
     table = drift.psi(ref, churn_split.validation)
-    assert set(table["feature"]) == set(F.FEATURE_NAMES)
+    assert set(table["feature"]) == set(features.FEATURE_NAMES)
     assert table["psi"].max() < drift.SIGNIFICANT, table.head(3)
 
 

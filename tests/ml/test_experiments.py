@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from analytics_platform.sample_data import generate
-from ml_assets import experiments as E
+from ml_assets.experiments import analysis
 
 from .conftest import relations
 
@@ -27,7 +27,7 @@ def _units(tables) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def powered():
     data = generate(seed=42, scale=POWERED_SCALE, days=120)
-    return data.ground_truth["experiment"], E.analyse(_units(data.tables))
+    return data.ground_truth["experiment"], analysis.analyse(_units(data.tables))
 
 
 def test_true_lift_inside_the_95pct_ci_of_a_powered_test(powered):
@@ -54,8 +54,8 @@ def test_srm_flagged_when_planted(shop):
     lost = set(treated.sample(fraction=0.08, seed=3).to_list())
     for name in ("experiments.assignments", "experiments.exposures"):
         tables[name] = tables[name].filter(~pl.col("customer_id").is_in(lost))
-    clean = E.analyse(_units(shop.tables)).row(0, named=True)
-    broken = E.analyse(_units(tables)).row(0, named=True)
+    clean = analysis.analyse(_units(shop.tables)).row(0, named=True)
+    broken = analysis.analyse(_units(tables)).row(0, named=True)
     assert not clean["srm_detected"]
     assert broken["srm_detected"] and broken["srm_p_value"] < 1e-3
     assert broken["verdict"].startswith("Do not trust")
@@ -69,9 +69,9 @@ def test_statistics_on_a_hand_made_example():
         "converted": [True] * 100 + [False] * 900 + [True] * 130 + [False] * 870,
         "revenue": [50.0] * 100 + [0.0] * 900 + [50.0] * 130 + [0.0] * 870,
     })
-    r = E.analyse(units).filter(pl.col("metric") == "conversion").row(0, named=True)
+    r = analysis.analyse(units).filter(pl.col("metric") == "conversion").row(0, named=True)
     assert r["relative_lift"] == pytest.approx(0.30)
     assert r["p_value"] == pytest.approx(0.0355, abs=5e-4)
     assert r["ci_low"] < 0.30 < r["ci_high"] and r["ci_low"] > 0
     assert r["significant"] and "raises conversion" in r["verdict"]
-    assert E.srm({"control": 1000, "treatment": 1000})[1] == pytest.approx(1.0)
+    assert analysis.srm({"control": 1000, "treatment": 1000})[1] == pytest.approx(1.0)

@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from ml_assets import features as F
-from ml_assets.history import NotEnoughHistory
+from ml_assets.churn import features
+from ml_assets.common.history import NotEnoughHistory
 
 from .conftest import relations
 
@@ -18,7 +18,7 @@ LABELS = ["churned", "label_observed"]
 def _features(tables: dict[str, pl.DataFrame], cutoff: dt.datetime, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
     con = relations(tables)
     try:
-        return F.compute_features(con, cutoff, history_start=start, data_end=end)
+        return features.compute_features(con, cutoff, history_start=start, data_end=end)
     finally:
         con.close()
 
@@ -106,24 +106,25 @@ def test_label_is_the_30_days_after_the_cutoff(shop, churn_split, cutoff, origin
 
 
 def test_time_based_split_never_overlaps(churn_split):
-    horizon = dt.timedelta(days=F.HORIZON_DAYS)
+    horizon = dt.timedelta(days=features.HORIZON_DAYS)
     assert churn_split.validation_cutoff + horizon == churn_split.data_end
     assert all(c + horizon <= churn_split.validation_cutoff for c in churn_split.train_cutoffs)
     assert churn_split.train["churned"].null_count() == 0 and churn_split.validation["churned"].null_count() == 0
 
 
 def test_every_column_is_documented(original):
-    assert set(original.columns) <= set(F.COLUMN_DOCS)
-    assert set(F.FEATURE_NAMES) <= set(original.columns)
+    assert set(original.columns) <= set(features.COLUMN_DOCS)
+    assert set(features.FEATURE_NAMES) <= set(original.columns)
 
 
 def test_time_split_needs_two_label_windows_and_a_month_before():
     start = dt.datetime(2026, 1, 1)
-    need = F.required_history_days()
-    assert need == F.MIN_HISTORY_DAYS + 2 * F.HORIZON_DAYS == 90
-    train, validation = F.training_cutoffs(start, start + dt.timedelta(days=need))
-    assert train == [start + dt.timedelta(days=F.MIN_HISTORY_DAYS)] and validation == start + dt.timedelta(days=60)
+    need = features.required_history_days()
+    assert need == features.MIN_HISTORY_DAYS + 2 * features.HORIZON_DAYS == 90
+    train, validation = features.training_cutoffs(start, start + dt.timedelta(days=need))
+    assert train == [start + dt.timedelta(days=features.MIN_HISTORY_DAYS)]
+    assert validation == start + dt.timedelta(days=60)
     with pytest.raises(NotEnoughHistory, match=f"have {need - 1} days, need {need}"):
-        F.training_cutoffs(start, start + dt.timedelta(days=need - 1))
+        features.training_cutoffs(start, start + dt.timedelta(days=need - 1))
     with pytest.raises(NotEnoughHistory, match="have 30 days, need 110"):
-        F.training_cutoffs(start, start + dt.timedelta(days=30), horizon_days=40)
+        features.training_cutoffs(start, start + dt.timedelta(days=30), horizon_days=40)

@@ -10,15 +10,15 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ml_assets import churn_model as M
-from ml_assets import drift, plots, registry
+from ml_assets.churn import drift, registry, training
+from ml_assets.common import plots
 
 
-def _log(mlflow_dir: Path, result: M.TrainResult, train: pl.DataFrame, validation: pl.DataFrame,
+def _log(mlflow_dir: Path, result: training.TrainResult, train: pl.DataFrame, validation: pl.DataFrame,
          name: str) -> registry.LoggedModel:
     fpr, tpr = result.roc()
     return registry.log_training_run(
-        mlflow_dir, pipeline=result.pipeline, input_example=M.to_pandas(validation.head(20)),
+        mlflow_dir, pipeline=result.pipeline, input_example=training.to_pandas(validation.head(20)),
         params=result.best_params, metrics=result.metrics(), tags={"data_end": "2026-05-01"},
         figures={"roc_curve": plots.roc_curve(fpr, tpr, result.validation_auc),
                  "confusion_matrix": plots.confusion(result.confusion(), result.threshold)},
@@ -26,17 +26,18 @@ def _log(mlflow_dir: Path, result: M.TrainResult, train: pl.DataFrame, validatio
         run_name=name)
 
 
-def _quick(train: pl.DataFrame, validation: pl.DataFrame) -> M.TrainResult:
+def _quick(train: pl.DataFrame, validation: pl.DataFrame) -> training.TrainResult:
     """A small pipeline fitted once (no search): fast, and as weak as its training rows."""
     started = time.perf_counter()
-    with M.limited_threads():
-        pipeline = M.build_pipeline().set_params(model__max_iter=30).fit(M.to_pandas(train), train["churned"].to_numpy())
-        scores = pipeline.predict_proba(M.to_pandas(validation))[:, 1]
+    with training.limited_threads():
+        pipeline = training.build_pipeline().set_params(model__max_iter=30)
+        pipeline.fit(training.to_pandas(train), train["churned"].to_numpy())
+        scores = pipeline.predict_proba(training.to_pandas(validation))[:, 1]
     labels = validation["churned"].to_numpy()
-    return M.TrainResult(pipeline, {"max_iter": 30}, float("nan"), float(roc_auc_score(labels, scores)), train.height,
-                         validation.height, float(train["churned"].mean()), float(labels.mean()),
-                         float(train["churned"].mean()), time.perf_counter() - started, scores, labels,
-                         pl.DataFrame({"params": ["max_iter=30"], "mean_auc": [float("nan")]}))
+    return training.TrainResult(pipeline, {"max_iter": 30}, float("nan"), float(roc_auc_score(labels, scores)),
+                                train.height, validation.height, float(train["churned"].mean()), float(labels.mean()),
+                                float(train["churned"].mean()), time.perf_counter() - started, scores, labels,
+                                pl.DataFrame({"params": ["max_iter=30"], "mean_auc": [float("nan")]}))
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,8 @@ def test_the_champion_loads_and_scores_like_the_trained_pipeline(store, churn_sp
     mlflow_dir, logged, results = store
     model = registry.load_model(mlflow_dir, logged["real"].version)
     rows = churn_split.validation.head(200)
-    expected = results["real"].pipeline.predict_proba(M.to_pandas(rows))[:, 1]
-    assert np.allclose(model.predict_proba(M.to_pandas(rows))[:, 1], expected)
+    expected = results["real"].pipeline.predict_proba(training.to_pandas(rows))[:, 1]
+    assert np.allclose(model.predict_proba(training.to_pandas(rows))[:, 1], expected)
 
 
 @pytest.mark.parametrize(("challenger", "champion", "promote"), [

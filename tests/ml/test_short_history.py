@@ -14,11 +14,12 @@ import pytest
 from analytics_platform.defs.reports.dashboards.data_quality import data_quality_report
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.sample_data import generate
-from ml_assets import features as F
-from ml_assets import forecast as FC
-from ml_assets import inputs
-from ml_assets.assets.churn import champion_challenger, churn_model, churn_scores, customer_features, feature_drift
-from ml_assets.assets.forecast import revenue_forecast
+from ml_assets.churn import features
+from ml_assets.churn.assets import churn_model, churn_scores, customer_features
+from ml_assets.churn.checks import champion_challenger, feature_drift
+from ml_assets.common import inputs
+from ml_assets.forecast import model as forecast_model
+from ml_assets.forecast.assets import revenue_forecast
 
 DAYS = 30
 # upstream table -> its rows, from the canonical relations of the generated frames
@@ -64,7 +65,8 @@ def test_assets_needing_history_are_skipped_with_the_reason(young_shop):
     assert skipped == {"churn_model", "churn_scores", "customer_features_feature_drift",
                        "churn_model_champion_challenger"}, skipped
 
-    for asset, need in ((customer_features, F.required_history_days()), (revenue_forecast, FC.required_history_days())):
+    for asset, need in ((customer_features, features.required_history_days()),
+                        (revenue_forecast, forecast_model.required_history_days())):
         observation = instance.fetch_observations(asset.key, limit=1).records[0].asset_observation
         reason = observation.metadata["skipped"].value
         assert "not enough history for" in reason and f"have {DAYS} days, need {need}" in reason

@@ -1,6 +1,7 @@
 """Dashboards (HTML files) and exports, against real ingestion runs and small synthetic marts.
 
-The rendering in a real browser (every chart drawn, no network) is in ``tests/ui/``.
+The page shell they are rendered into is tested in ``test_page.py``; the rendering in a real
+browser (every chart drawn, no network) in ``tests/ui/``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from analytics_platform.defs.reports.dashboards import html
+from analytics_platform.defs.reports.dashboards import formatting
 from analytics_platform.defs.reports.dashboards.business_overview import business_overview
+from analytics_platform.defs.reports.dashboards.business_overview_stats import relative_lift, trailing_mean, wilson_interval
 from analytics_platform.defs.reports.dashboards.data_quality import data_quality_report
 from analytics_platform.defs.reports.dashboards.definitions import defs as dashboard_defs
 from analytics_platform.defs.reports.dashboards.exports import export_marts
@@ -40,43 +42,20 @@ def _materialize(asset, platform, instance=None) -> dg.MaterializeResult:
     return event.step_materialization_data.materialization
 
 
-def _scripts_loading_from_network(text: str) -> list[str]:
-    return re.findall(r"<(?:script|link|img|iframe)[^>]+(?:src|href)=[\"']?(?:https?:)?//", text, flags=re.I)
-
-
-# --- the page shell --------------------------------------------------------------------------
-
-
-def test_page_inlines_plotly_once_and_declares_its_charts():
-    charts = []
-    for i in range(3):
-        fig = html.figure(f"chart {i}")
-        fig.add_scatter(x=[1, 2, 3], y=[i, i + 1, i])
-        charts.append(html.Chart(fig))
-    page = html.Page("Test <page>", "subtitle", [
-        html.Section("KPIs", kpis=[html.Kpi("Revenue", html.money(1234.5), "+1.0% vs x", "up")]),
-        html.Section("Charts", [*charts, html.Empty("nothing"), html.Table(["a", "b"], [["<b>", 1]], numeric=[False, True])]),
-    ])
-    text = html.render(page)
-    assert len(PLOTLY_BANNER.findall(text)) == 1, "plotly.js must be inlined exactly once"
-    assert text.count("Plotly.newPlot(") >= 3
-    assert 'data-charts="3"' in text
-    assert "prefers-color-scheme: dark" in text and 'name="viewport"' in text
-    assert "Test &lt;page&gt;" in text and "<td>&lt;b&gt;</td>" in text  # escaped
-    assert not _scripts_loading_from_network(text)
+# --- number formats ----------------------------------------------------------------------
 
 
 def test_number_formats():
-    assert html.number(999) == "999"
-    assert html.number(12_345) == "12.3k"
-    assert html.number(259_000) == "259k"
-    assert html.number(1_500_000) == "1.5M"
-    assert html.money(59.721) == "€59.72"
-    assert html.money(259_123) == "€259k"
-    assert html.percent(0.0551, 2) == "5.51%"
-    assert html.change(110, 100, "before") == ("+10.0% vs before", "up")
-    assert html.change(90, 100, "before")[1] == "down"
-    assert html.change(1, None, "before") == (None, "flat")
+    assert formatting.number(999) == "999"
+    assert formatting.number(12_345) == "12.3k"
+    assert formatting.number(259_000) == "259k"
+    assert formatting.number(1_500_000) == "1.5M"
+    assert formatting.money(59.721) == "€59.72"
+    assert formatting.money(259_123) == "€259k"
+    assert formatting.percent(0.0551, 2) == "5.51%"
+    assert formatting.change(110, 100, "before") == ("+10.0% vs before", "up")
+    assert formatting.change(90, 100, "before")[1] == "down"
+    assert formatting.change(1, None, "before") == (None, "flat")
 
 
 # --- data-quality report ---------------------------------------------------------------------
@@ -153,8 +132,17 @@ def test_business_overview_draws_every_section(platform):
         "SELECT sum(revenue) FROM marts.fct_daily_revenue WHERE date_day > (SELECT max(date_day) FROM marts.fct_daily_revenue) - 28"
     )[0][0]
     md = m.metadata["summary"].value
-    assert f"| Revenue, last 28 days | {html.money(float(revenue))} |" in md
+    assert f"| Revenue, last 28 days | {formatting.money(float(revenue))} |" in md
     assert "| Customers at high churn risk |" in md and "| Forecast revenue, next 14 days |" in md
+
+
+def test_business_overview_statistics():
+    rate, low, high = wilson_interval(50, 100)
+    assert rate == 0.5 and low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 0.0, 0.0)
+    assert 0 < wilson_interval(0, 20)[2] < 0.2  # a rate of zero still has an upper bound
+    assert trailing_mean([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
+    assert relative_lift(0.113, 0.1) == pytest.approx(0.13)
 
 
 def test_business_overview_without_ml_tables_says_what_is_missing(platform):
@@ -194,14 +182,17 @@ def test_dashboards_merge_into_the_platform_and_depend_on_what_they_draw():
 def test_the_columns_the_overview_reads_exist_in_the_marts_and_ml_tables(platform):
     import yaml
 
-    from analytics_platform.defs.reports.dashboards.business_overview import COLUMNS_USED
+    from analytics_platform.defs.reports.dashboards.business_overview_data import COLUMNS_USED
     from analytics_platform.settings import DBT_PROJECT_DIR
 
     declared = {}
     for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.yml"):
         for model in yaml.safe_load(path.read_text()).get("models", []):
             declared[f"marts.{model['name']}"] = {c["name"] for c in model.get("columns", [])}
-    from ml_assets import anomalies, experiments, forecast, scoring
+    from ml_assets.anomalies import detection as anomalies
+    from ml_assets.churn import scoring
+    from ml_assets.experiments import analysis as experiments
+    from ml_assets.forecast import model as forecast
 
     declared.update({"ml.revenue_forecast": set(forecast.COLUMN_DOCS), "ml.metric_anomalies": set(anomalies.COLUMN_DOCS),
                      "ml.churn_scores": set(scoring.COLUMN_DOCS), "ml.experiment_results": set(experiments.COLUMN_DOCS)})
@@ -238,7 +229,7 @@ def test_export_writes_csv_and_parquet_that_read_back(platform):
         got = con.execute(f"SELECT count(*), sum(revenue)::DOUBLE FROM '{exports}/marts/fct_daily_revenue.{suffix}'").fetchone()
         assert got[0] == expected[0] and got[1] == pytest.approx(expected[1])
     assert con.execute(f"SELECT count(*) FROM '{exports}/ml/churn_scores.parquet'").fetchone()[0] == sample_marts.CUSTOMERS
-    assert not list(exports.rglob("*.partial"))
+    assert not list(exports.rglob(".*"))  # no temporary file left beside the exports
 
 
 def test_export_defaults_to_every_mart_and_rejects_unknown_tables(platform):

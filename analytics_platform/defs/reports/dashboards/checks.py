@@ -23,7 +23,7 @@ HISTORY_LIMIT = 20_000
 FINISHED_OK = {dg.DagsterRunStatus.SUCCESS}
 FINISHED_BAD = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
-# status → badge kind (html.badge), in the order the report sorts them
+# status → badge kind (page.badge), in the order the report sorts them
 STATUS_KIND = {
     "failed": "failed", "execution failed": "failed", "warning": "warn", "running": "other",
     "passed": "passed", "skipped": "other", "never run": "other",

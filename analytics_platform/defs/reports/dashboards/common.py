@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,7 +10,8 @@ from typing import Any, TypeVar
 import dagster as dg
 import duckdb
 
-from analytics_platform.defs.reports.dashboards.html import Kpi, Page, render
+from analytics_platform.defs.reports.files import write_atomically
+from analytics_platform.defs.reports.page import Kpi, Page, render
 from analytics_platform.settings import Settings
 
 GROUP = "reports"
@@ -24,20 +23,6 @@ T = TypeVar("T")
 
 def dashboards_dir(settings: Settings) -> Path:
     return settings.reports_dir / "dashboards"
-
-
-def write_atomically(path: Path, text: str) -> int:
-    """Write ``text`` beside ``path`` and rename it into place: a reader never sees half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path.stat().st_size
 
 
 def read_warehouse(warehouse: Any, read: Callable[[duckdb.DuckDBPyConnection], T], empty: Callable[[], T]) -> T:
@@ -80,7 +65,7 @@ def kpi_markdown(kpis: Sequence[Kpi]) -> str:
 
 def publish(page: Page, path: Path, started: float, summary_md: str, extra: dict[str, Any] | None = None) -> dg.MaterializeResult:
     """Render ``page`` to ``path`` and describe the file in the materialization's metadata."""
-    size = write_atomically(path, render(page))
+    size = write_atomically(path, render(page)).stat().st_size
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),

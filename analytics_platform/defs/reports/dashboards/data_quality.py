@@ -4,7 +4,6 @@ Check results come from the Dagster instance (see ``checks.py``); quarantine and
 warehouse's ``meta`` tables, aggregated in SQL (a few hundred numbers, whatever the data size).
 """
 
-
 import datetime as dt
 import time
 from collections import Counter
@@ -17,13 +16,13 @@ import duckdb
 from analytics_platform.defs.ingestion.checks import raw_asset_key
 from analytics_platform.defs.ingestion.contracts import load_contracts
 from analytics_platform.defs.quality.alerts import alerts_source
-from analytics_platform.defs.reports.dashboards import checks as C
+from analytics_platform.defs.reports.dashboards import checks
 from analytics_platform.defs.reports.dashboards.common import (
     GROUP, KEY_PREFIX, OWNERS, TAGS, dashboards_dir, existing_tables, kpi_markdown, publish, read_warehouse, refresh_when_upstream_changes,
 )
-from analytics_platform.defs.reports.dashboards.html import (
-    BAD, GOOD, MUTED, WARN, Chart, Empty, Kpi, Page, Section, Table, badge, daily_axis, figure, number,
-)
+from analytics_platform.defs.reports.dashboards.figures import daily_axis, figure
+from analytics_platform.defs.reports.dashboards.formatting import number
+from analytics_platform.defs.reports.page import BAD, GOOD, MUTED, WARN, Chart, Empty, Kpi, Page, Section, Table, badge
 from analytics_platform.defs.transform.assets import dbt_models
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.settings import Settings
@@ -90,7 +89,7 @@ def warehouse_facts(con: duckdb.DuckDBPyConnection, now: dt.datetime, settings: 
 # --- page ------------------------------------------------------------------------------------
 
 
-def _kpis(facts: WarehouseFacts, statuses: list[C.CheckStatus]) -> list[Kpi]:
+def _kpis(facts: WarehouseFacts, statuses: list[checks.CheckStatus]) -> list[Kpi]:
     counts = Counter(s.status for s in statuses)
     failing = counts["failed"] + counts["execution failed"]
     quarantined = sum(n for _, n in facts.quarantine_by_reason)
@@ -108,7 +107,7 @@ def _kpis(facts: WarehouseFacts, statuses: list[C.CheckStatus]) -> list[Kpi]:
     return kpis
 
 
-def _checks_by_group_chart(statuses: list[C.CheckStatus]) -> Chart:
+def _checks_by_group_chart(statuses: list[checks.CheckStatus]) -> Chart:
     groups = sorted({s.group for s in statuses})
     fig = figure("Latest result of each check, by layer", barmode="stack", hovermode="y unified",
                  height=max(220, 90 + 42 * len(groups)))
@@ -119,8 +118,8 @@ def _checks_by_group_chart(statuses: list[C.CheckStatus]) -> Chart:
     return Chart(fig)
 
 
-def _history_chart(days: list[C.CheckDay]) -> Chart:
-    fig = figure(f"Check evaluations per day (last {C.HISTORY_DAYS} days)", barmode="stack")
+def _history_chart(days: list[checks.CheckDay]) -> Chart:
+    fig = figure(f"Check evaluations per day (last {checks.HISTORY_DAYS} days)", barmode="stack")
     x = [d.day.isoformat() for d in days]
     fig.add_bar(x=x, y=[d.passed for d in days], name="passed", marker_color=GOOD)
     fig.add_bar(x=x, y=[d.warned for d in days], name="failed (warn)", marker_color=WARN)
@@ -172,7 +171,7 @@ def _when(value: Any) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, (dt.datetime, dt.date)) else ("" if value is None else str(value))
 
 
-def build_page(facts: WarehouseFacts, statuses: list[C.CheckStatus], days: list[C.CheckDay], now: dt.datetime) -> Page:
+def build_page(facts: WarehouseFacts, statuses: list[checks.CheckStatus], days: list[checks.CheckDay], now: dt.datetime) -> Page:
     kpis = _kpis(facts, statuses)
     check_blocks: list = []
     if statuses:
@@ -226,7 +225,7 @@ def build_page(facts: WarehouseFacts, statuses: list[C.CheckStatus], days: list[
                 footer="analytics-platform · data_quality_report")
 
 
-def summary_markdown(kpis: list[Kpi], statuses: list[C.CheckStatus]) -> str:
+def summary_markdown(kpis: list[Kpi], statuses: list[checks.CheckStatus]) -> str:
     md = kpi_markdown(kpis)
     bad = [s for s in statuses if s.kind in ("failed", "warn")][:20]
     if bad:
@@ -263,8 +262,8 @@ CHECKED_KEYS = [*(raw_asset_key(c.name) for c in load_contracts()), *sorted(dbt_
 def data_quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
-    defined, groups = C.defined_checks(context)
-    statuses, days = C.collect(context.instance, defined, groups, now)
+    defined, groups = checks.defined_checks(context)
+    statuses, days = checks.collect(context.instance, defined, groups, now)
     facts = read_warehouse(warehouse, lambda con: warehouse_facts(con, now, warehouse.settings), WarehouseFacts)
     page = build_page(facts, statuses, days, now)
     path = dashboards_dir(warehouse.settings) / FILE_NAME

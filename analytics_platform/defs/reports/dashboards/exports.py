@@ -2,11 +2,10 @@
 
 Launch the ``export_marts`` job from the UI (Launchpad) or the command line with a typed config:
 which tables (mart names, or ``ml.<table>``; empty = every mart) and which format. DuckDB
-streams each table straight to ``<reports_dir>/exports/<schema>/<table>.<csv|parquet>``; a file
-is written beside its final name and renamed into place, so a reader never sees half a file.
+streams each table straight to ``<reports_dir>/exports/<schema>/<table>.<csv|parquet>``, through
+``files.replaced_atomically``, so a reader never sees half a file.
 """
 
-import os
 import time
 from pathlib import Path
 from typing import Literal
@@ -15,7 +14,9 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from analytics_platform.defs.ingestion.contracts import quote_ident
 from analytics_platform.defs.reports.dashboards.common import existing_tables, human_size
+from analytics_platform.defs.reports.files import replaced_atomically
 from analytics_platform.resources import WarehouseResource
 
 EXPORTABLE_SCHEMAS = ("marts", "ml")
@@ -56,16 +57,10 @@ def resolve_tables(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> list[tu
 
 def export_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, fmt: str, folder: Path) -> tuple[Path, int]:
     """Write one table; returns the file and the rows written."""
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{table}.{fmt}"
-    partial = folder / f".{table}.{fmt}.{os.getpid()}.partial"
-    path_literal = str(partial).replace("'", "''")
-    try:
-        rows = con.execute(f'COPY (SELECT * FROM {schema}."{table}") TO \'{path_literal}\' ({OPTIONS[fmt]})').fetchone()[0]
-        os.replace(partial, final)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with replaced_atomically(final) as partial:
+        path_literal = str(partial).replace("'", "''")
+        rows = con.execute(f'COPY (SELECT * FROM {schema}.{quote_ident(table)}) TO \'{path_literal}\' ({OPTIONS[fmt]})').fetchone()[0]
     return final, int(rows)
 
 

@@ -14,6 +14,8 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion.checks import raw_asset_key
 from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY
+from analytics_platform.defs.reports.files import write_atomically
+from analytics_platform.defs.reports.page import render
 from analytics_platform.defs.reports.profiles import contract_suggestion, dashboard, store
 from analytics_platform.defs.reports.profiles.datasets import dataset_state, table_exists
 from analytics_platform.defs.reports.profiles.formatting import num, pct
@@ -85,7 +87,7 @@ def dataset_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             raise dg.Failure(description=f"lake.uncontracted.{dataset} does not exist (dropped, or the partition was added by hand).")
         profile = compute_profile(con, dataset, dataset_state(con, dataset))
         store.save(con, profile, context.run_id)
-    path = store.write_text(store.artifact_path(settings, dataset, ".json"), json.dumps(profile, indent=1, allow_nan=False))
+    path = write_atomically(store.artifact_path(settings, dataset, ".json"), json.dumps(profile, indent=1, allow_nan=False))
     context.log.info(f"profiled {dataset}: {profile['rows']:,} rows × {len(profile['columns'])} columns in {profile['timings']['total']:.2f} s")
     top = ((profile.get("correlations") or {}).get("pairs") or [None])[0]
     return dg.MaterializeResult(
@@ -129,14 +131,15 @@ def dataset_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 def dataset_dashboard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     dataset = context.partition_key
     profile = _load_profile(warehouse, dataset)
-    page = dashboard.render(profile)
-    path = store.write_text(store.artifact_path(warehouse.settings, dataset, ".html"), page)
+    page = dashboard.build_page(profile)
+    text = render(page)
+    path = write_atomically(store.artifact_path(warehouse.settings, dataset, ".html"), text)
     return dg.MaterializeResult(
         metadata={
             "dashboard": dg.MetadataValue.path(str(path)),
             "open": dg.MetadataValue.url(path.resolve().as_uri()),
-            "size_kb": round(len(page.encode()) / 1024),
-            "charts": page.count('class="card"'),
+            "size_kb": round(len(text.encode()) / 1024),
+            "charts": len(page.charts),
             "insight_count": len(profile["insights"]),
             "profiled_at": profile["profiled_at"],
         }
@@ -163,7 +166,7 @@ def suggested_contract(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     profile = _load_profile(warehouse, dataset)
     with warehouse.connect(read_only=True) as con:
         suggestion = contract_suggestion.suggest(profile, con, settings.landing_dir)
-    path = store.write_text(store.artifact_path(settings, dataset, ".contract.yaml"), suggestion.yaml_text)
+    path = write_atomically(store.artifact_path(settings, dataset, ".contract.yaml"), suggestion.yaml_text)
     for problem in suggestion.problems:
         context.log.warning(f"{dataset}: {problem}")
     return dg.MaterializeResult(

@@ -1,96 +1,32 @@
-"""The automatic dashboard: one self-contained HTML file rendered from a profile alone.
+"""The automatic dashboard of a dataset profile: its insights, charts and column table, laid out
+as a page of the shared shell (``page.py``: one self-contained HTML file, plotly.js inlined,
+light/dark following the system, fits a phone), from the stored profile alone.
 
-plotly.js is inlined once (``include_plotlyjs=True`` on the first chart), so the file opens from
-disk, offline, in any browser. Cards flow in a responsive grid; colours follow the reader's
-``prefers-color-scheme`` (CSS variables for the page, a small script re-styles the charts, also
-when the system switches theme while the page is open).
+Figures are plain dicts (``{"data": [...], "layout": {...}}``), rendered without plotly's
+validation for speed; ``tests/reports`` validates them against plotly's schema.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
-import plotly.io as pio
-
+from analytics_platform.defs.reports.page import BAD, MAIN, MUTED, PALETTE, PLOTLY_TEMPLATE, Chart, Kpi, Notes, Page, Section, Table, esc
 from analytics_platform.defs.reports.profiles.formatting import num, pct, whole
 
 MAX_HISTOGRAMS = 16
 MAX_BAR_CHARTS = 12
-PALETTE = {"main": "#4C78A8", "second": "#F58518", "alert": "#E45756", "ok": "#54A24B", "muted": "#9D9D9D"}
+SECOND = PALETTE[1]
 HEIGHT = 340
-# A small template instead of "plotly_white": copying plotly's full templates costs ~60 ms a chart.
-AXIS = {"gridcolor": "#e6e8eb", "zerolinecolor": "#e6e8eb", "linecolor": "#e6e8eb", "automargin": True, "ticks": ""}
-TEMPLATE = {"layout": {
-    "xaxis": AXIS, "yaxis": AXIS, "colorway": ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"],
-    "hovermode": "closest", "hoverlabel": {"align": "left"}, "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
-}}
-
-CSS = """
-:root { color-scheme: light dark; --bg: #f6f7f9; --fg: #1d1f23; --muted: #5f6670; --card: #ffffff; --border: #e1e4e8;
-        --accent: #2f6fdb; --code: #eef1f5; }
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #111317; --fg: #e7e9ec; --muted: #9aa3ad; --card: #1a1d22; --border: #2b3038; --accent: #6ea8fe; --code: #252a31; }
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-main { max-width: 1440px; margin: 0 auto; padding: clamp(10px, 2vw, 28px); }
-h1 { font-size: clamp(1.3rem, 3vw, 1.9rem); margin: 0 0 4px; }
-h2 { font-size: 1.1rem; margin: 28px 0 10px; }
-.sub { color: var(--muted); margin: 0 0 16px; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
-.kpi { background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 10px 14px; }
-.kpi b { display: block; font-size: 1.35rem; }
-.kpi span { color: var(--muted); font-size: .85rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 440px), 1fr)); gap: 14px; }
-.grid.wide { grid-template-columns: repeat(auto-fill, minmax(min(100%, 640px), 1fr)); }
-.card { background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 8px; min-width: 0; }
-ol.insights { background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 12px 12px 12px 36px; margin: 0; }
-ol.insights li { margin: 6px 0; }
-code { background: var(--code); border-radius: 4px; padding: 0 4px; font-size: .92em; }
-.table-wrap { overflow-x: auto; background: var(--card); border: 1px solid var(--border); border-radius: 10px; }
-table { border-collapse: collapse; width: 100%; font-size: .88rem; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--border); white-space: nowrap; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.bar { display: inline-block; height: 8px; background: var(--accent); border-radius: 4px; vertical-align: middle; }
-footer { color: var(--muted); font-size: .8rem; margin: 28px 0 8px; }
-"""
-
-THEME_JS = """
-(function () {
-  var mq = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
-  function apply() {
-    if (!window.Plotly) return;
-    var dark = mq && mq.matches;
-    var fg = dark ? '#e7e9ec' : '#1d1f23', grid = dark ? '#2f353d' : '#e6e8eb';
-    document.querySelectorAll('.js-plotly-plot').forEach(function (div) {
-      var update = {'font.color': fg, 'paper_bgcolor': 'rgba(0,0,0,0)', 'plot_bgcolor': 'rgba(0,0,0,0)', 'legend.bgcolor': 'rgba(0,0,0,0)'};
-      Object.keys(div.layout || {}).forEach(function (k) {
-        if (/^[xy]axis\\d*$/.test(k)) { update[k + '.gridcolor'] = grid; update[k + '.zerolinecolor'] = grid; update[k + '.linecolor'] = grid; }
-      });
-      window.Plotly.relayout(div, update);
-    });
-  }
-  if (mq) { (mq.addEventListener ? mq.addEventListener('change', apply) : mq.addListener(apply)); }
-  if (document.readyState === 'complete') apply(); else window.addEventListener('load', apply);
-})();
-"""
+CARD_WIDTH = 440  # px: three cards a row on a laptop (histograms, top values)
+WIDE_CARD_WIDTH = 640  # trends, correlation heatmaps: two a row at most
+WIDE_SECTIONS = ("Over time", "Relationships")
 
 
-def _esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _t(text: Any) -> str:
+def plotly_text(text: Any) -> str:
     """Text shown *inside* a chart: plotly renders labels as a subset of HTML, so data values
     and column names are entity-escaped (it displays the entities as the original characters)."""
     return html.escape(str(text), quote=False)
-
-
-def _rich(text: str) -> str:
-    """Insight text → HTML: escaped, with `identifiers` as <code>."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", _esc(text))
 
 
 Figure = dict[str, Any]  # {"data": [...], "layout": {...}}: plain dicts, rendered unvalidated (fast)
@@ -102,10 +38,9 @@ def _figure(*traces: dict[str, Any]) -> Figure:
 
 def _layout(fig: Figure, title: str, **kwargs: Any) -> Figure:
     fig["layout"] = {
-        "title": {"text": _t(title), "x": 0.01, "xanchor": "left", "font": {"size": 14}},
-        "template": TEMPLATE, "height": HEIGHT, "autosize": True, "margin": {"l": 50, "r": 16, "t": 44, "b": 44},
-        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", "font": {"size": 12},
-        "legend": {"orientation": "h", "y": -0.2},
+        "title": {"text": plotly_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 14}},
+        "template": PLOTLY_TEMPLATE, "height": HEIGHT, "autosize": True, "margin": {"l": 50, "r": 16, "t": 44, "b": 44},
+        "hovermode": "closest", "hoverlabel": {"align": "left"}, "legend": {"orientation": "h", "y": -0.2},
         **fig["layout"], **kwargs,
     }
     return fig
@@ -115,17 +50,17 @@ def trend_figure(p: dict[str, Any]) -> Figure | None:
     t, m = p.get("trend"), p.get("main_measure")
     if not t or not t["periods"]:
         return None
-    fig = _figure({"type": "bar", "x": t["periods"], "y": t["rows"], "name": "rows", "marker": {"color": PALETTE["muted"]}, "opacity": 0.35, "yaxis": "y2"})
+    fig = _figure({"type": "bar", "x": t["periods"], "y": t["rows"], "name": "rows", "marker": {"color": MUTED}, "opacity": 0.35, "yaxis": "y2"})
     f = (t["fits"].get(m) if m else None) or {}
     if m and m in t["series"]:
-        fig["data"].append({"type": "scatter", "x": t["periods"], "y": t["series"][m], "name": _t(f"mean {m}"), "mode": "lines+markers",
-                            "line": {"color": PALETTE["main"], "width": 2}})
+        fig["data"].append({"type": "scatter", "x": t["periods"], "y": t["series"][m], "name": plotly_text(f"mean {m}"), "mode": "lines+markers",
+                            "line": {"color": MAIN, "width": 2}})
         if f:
             fig["data"].append({"type": "scatter", "x": [t["periods"][0], t["periods"][-1]], "y": [f["start"], f["end"]],
-                                "name": f"{f['model']} trend (R² {f['r2']:.2f})", "mode": "lines", "line": {"color": PALETTE["second"], "dash": "dash"}})
+                                "name": f"{f['model']} trend (R² {f['r2']:.2f})", "mode": "lines", "line": {"color": SECOND, "dash": "dash"}})
     title = f"{'Mean ' + m if m else 'Rows'} per {t['grain']} of {t['time_column']}"
     return _layout(fig, title, yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "rows"}},
-                   yaxis={"title": {"text": _t(f"mean {m}") if m else "rows"}, "type": "log" if f.get("model") == "exponential" else "linear"},
+                   yaxis={"title": {"text": plotly_text(f"mean {m}") if m else "rows"}, "type": "log" if f.get("model") == "exponential" else "linear"},
                    xaxis={"type": "category" if t["grain"] == "year" else "-"})
 
 
@@ -139,7 +74,7 @@ def other_trends_figure(p: dict[str, Any]) -> Figure | None:
         series = t["series"][name]
         base = next((v for v in series if v), None)
         fig["data"].append({"type": "scatter", "x": t["periods"], "y": [(v / base * 100 if v is not None and base else None) for v in series],
-                            "name": _t(name), "mode": "lines"})
+                            "name": plotly_text(name), "mode": "lines"})
     return _layout(fig, "Other measures, indexed (first period = 100)", yaxis={"title": {"text": "index"}})
 
 
@@ -147,7 +82,7 @@ def correlation_figure(p: dict[str, Any]) -> Figure | None:
     c = p.get("correlations")
     if not c or len(c["columns"]) < 2:
         return None
-    names = [_t(n) for n in c["columns"]]
+    names = [plotly_text(n) for n in c["columns"]]
     heatmap = {
         "type": "heatmap", "z": c["matrix"], "x": names, "y": names, "zmin": -1, "zmax": 1, "zmid": 0, "colorscale": "RdBu", "reversescale": True,
         "hovertemplate": "%{y} × %{x}: r = %{z:.3f}<extra></extra>",
@@ -164,9 +99,9 @@ def scatter_figure(p: dict[str, Any]) -> Figure | None:
         return None
     xs, ys = [pt[0] for pt in s["points"]], [pt[1] for pt in s["points"]]
     fig = _figure({"type": "scattergl", "x": xs, "y": ys, "mode": "markers", "name": "rows",
-                   "marker": {"size": 5, "opacity": 0.55, "color": PALETTE["main"]}})
+                   "marker": {"size": 5, "opacity": 0.55, "color": MAIN}})
     return _layout(fig, f"{s['y']} vs {s['x']} (r = {s['r']:.2f}, {len(xs):,} sampled rows)",
-                   xaxis={"title": {"text": _t(s["x"])}}, yaxis={"title": {"text": _t(s["y"])}}, showlegend=False)
+                   xaxis={"title": {"text": plotly_text(s["x"])}}, yaxis={"title": {"text": plotly_text(s["y"])}}, showlegend=False)
 
 
 def segment_figure(p: dict[str, Any]) -> Figure | None:
@@ -175,7 +110,7 @@ def segment_figure(p: dict[str, Any]) -> Figure | None:
         return None
     groups = s["groups"]
     fig = _figure({
-        "type": "bar", "x": [_t(g["value"]) for g in groups], "y": [g["mean"] for g in groups], "marker": {"color": PALETTE["main"]},
+        "type": "bar", "x": [plotly_text(g["value"]) for g in groups], "y": [g["mean"] for g in groups], "marker": {"color": MAIN},
         "customdata": [g["rows"] for g in groups], "hovertemplate": "%{x}: mean %{y:.4g} (%{customdata:,} rows)<extra></extra>",
     })
     return _layout(fig, f"Mean {s['measure']} by {s['category']} (η² = {s['eta_squared']:.2f})", showlegend=False, xaxis={"type": "category"})
@@ -186,19 +121,19 @@ def histogram_figure(col: dict[str, Any]) -> Figure | None:
     if not h:
         return None
     if h["discrete"]:
-        fig = _figure({"type": "bar", "x": h["values"], "y": h["counts"], "marker": {"color": PALETTE["main"]}, "name": "rows"})
+        fig = _figure({"type": "bar", "x": h["values"], "y": h["counts"], "marker": {"color": MAIN}, "name": "rows"})
     else:
         edges = h["edges"]
         fig = _figure({
             "type": "bar", "x": [(a + b) / 2 for a, b in zip(edges, edges[1:])], "y": h["counts"], "width": [b - a for a, b in zip(edges, edges[1:])],
-            "marker": {"color": PALETTE["main"]}, "name": "rows", "customdata": [[a, b] for a, b in zip(edges, edges[1:])],
+            "marker": {"color": MAIN}, "name": "rows", "customdata": [[a, b] for a, b in zip(edges, edges[1:])],
             "hovertemplate": "%{customdata[0]:.4g} – %{customdata[1]:.4g}: %{y:,}<extra></extra>",
         })
     o = col.get("outliers") or {}
     extra: dict[str, Any] = {}
     if o.get("below") or o.get("above"):
         fig["data"].append({"type": "bar", "x": [f"< {num(o['low'])}", f"> {num(o['high'])}"], "y": [o["below"], o["above"]],
-                            "marker": {"color": PALETTE["alert"]}, "name": "outliers", "xaxis": "x2"})
+                            "marker": {"color": BAD}, "name": "outliers", "xaxis": "x2"})
         extra = {"xaxis": {"domain": [0, 0.8]}, "xaxis2": {"domain": [0.84, 1], "type": "category"}}
     share = f", {pct(o['share'])} outliers" if o.get("count") else ""
     empty = col.get("null_rate") or 0
@@ -211,8 +146,8 @@ def top_values_figure(col: dict[str, Any]) -> Figure | None:
     if not tops:
         return None
     fig = _figure({
-        "type": "bar", "orientation": "h", "x": [t["count"] for t in tops][::-1], "y": [_t(str(t["value"])[:40]) for t in tops][::-1],
-        "marker": {"color": PALETTE["second"]}, "customdata": [t["share"] * 100 for t in tops][::-1],
+        "type": "bar", "orientation": "h", "x": [t["count"] for t in tops][::-1], "y": [plotly_text(str(t["value"])[:40]) for t in tops][::-1],
+        "marker": {"color": SECOND}, "customdata": [t["share"] * 100 for t in tops][::-1],
         "hovertemplate": "%{y}: %{x:,} rows (%{customdata:.1f}%)<extra></extra>",
     })
     covered = sum(t["share"] for t in tops)
@@ -222,34 +157,41 @@ def top_values_figure(col: dict[str, Any]) -> Figure | None:
 
 def completeness_figure(p: dict[str, Any]) -> Figure:
     rows = p["profiled_rows"] or 1
-    names = [_t(c["name"]) for c in p["columns"]]
+    names = [plotly_text(c["name"]) for c in p["columns"]]
     empty = [1 - (c["count"] or 0) / rows for c in p["columns"]]
     fig = _figure({"type": "bar", "x": names, "y": [e * 100 for e in empty], "hovertemplate": "%{x}: %{y:.1f}% empty<extra></extra>",
-                   "marker": {"color": [PALETTE["alert"] if e >= 0.2 else PALETTE["main"] for e in empty]}})
+                   "marker": {"color": [BAD if e >= 0.2 else MAIN for e in empty]}})
     return _layout(fig, "Empty values by column (%)", yaxis={"range": [0, 100], "title": {"text": "% empty"}}, showlegend=False,
                    xaxis={"type": "category"})
 
 
-def _kpis(p: dict[str, Any]) -> str:
+def _kpis(p: dict[str, Any]) -> list[Kpi]:
     rows = p["profiled_rows"] or 1
     cells = sum(c["count"] or 0 for c in p["columns"])
     filled = cells / (rows * len(p["columns"])) if p["columns"] else 1
-    items = [
-        (f"{p['rows']:,}", "rows" + (" (sampled)" if p.get("sampled") else "")),
-        (f"{len(p['columns'])}", "columns"),
-        (pct(filled), "cells filled"),
-        (f"{max(p.get('duplicate_rows') or 0, 0):,}", "duplicate rows"),
-        (", ".join(p.get("primary_key") or []) or "none", "row key"),
+    kpis = [
+        Kpi("rows" + (" (sampled)" if p.get("sampled") else ""), f"{p['rows']:,}"),
+        Kpi("columns", f"{len(p['columns'])}"),
+        Kpi("cells filled", pct(filled)),
+        Kpi("duplicate rows", f"{max(p.get('duplicate_rows') or 0, 0):,}"),
+        Kpi("row key", ", ".join(p.get("primary_key") or []) or "none"),
     ]
     if p.get("main_time"):
         info = next(c["time"] for c in p["columns"] if c["name"] == p["main_time"])
-        items.append((f"{str(info['min'])[:10]} → {str(info['max'])[:10]}", f"time span ({p['main_time']})"))
-    return "".join(f'<div class="kpi"><b>{_esc(v)}</b><span>{_esc(k)}</span></div>' for v, k in items)
+        kpis.append(Kpi(f"time span ({p['main_time']})", f"{str(info['min'])[:10]} → {str(info['max'])[:10]}"))
+    return kpis
 
 
-def _columns_table(p: dict[str, Any]) -> str:
+def _short(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return num(v)
+    return str(v)[:19].replace("T", " ")
+
+
+def columns_table(p: dict[str, Any]) -> Table:
     rows = p["profiled_rows"] or 1
-    head = "<tr><th>column</th><th>type</th><th>kind</th><th>empty</th><th>distinct</th><th>min</th><th>median</th><th>max</th><th>most common</th></tr>"
     body = []
     for c in p["columns"]:
         empty = 1 - (c["count"] or 0) / rows
@@ -259,22 +201,15 @@ def _columns_table(p: dict[str, Any]) -> str:
         if c["family"] == "integer" and not info:
             lo, hi = (whole(lo) if lo is not None else None), (whole(hi) if hi is not None else None)
         top = c.get("top_values") or []
-        common = f"{str(top[0]['value'])[:30]} ({pct(top[0]['share'])})" if top else ""
-        body.append(
-            f"<tr><td><code>{_esc(c['name'])}</code></td><td>{_esc(c['type'])}</td><td>{_esc(c['kind'])}</td>"
-            f'<td class="num"><span class="bar" style="width:{round(empty * 40)}px"></span> {pct(empty)}</td>'
-            f'<td class="num">{"" if c.get("distinct_exact", True) else "≈"}{c["distinct"]:,}</td><td class="num">{_esc(_short(lo))}</td><td class="num">{_esc(num(c.get("median")) if c.get("median") is not None else "")}</td>'
-            f'<td class="num">{_esc(_short(hi))}</td><td>{_esc(common)}</td></tr>'
-        )
-    return f'<div class="table-wrap"><table>{head}{"".join(body)}</table></div>'
-
-
-def _short(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return num(v)
-    return str(v)[:19].replace("T", " ")
+        body.append([
+            f"<code>{esc(c['name'])}</code>", c["type"], c["kind"],
+            f'<span class="bar" style="width:{round(empty * 40)}px"></span> {pct(empty)}',
+            f'{"" if c.get("distinct_exact", True) else "≈"}{c["distinct"]:,}', _short(lo),
+            num(c.get("median")) if c.get("median") is not None else "", _short(hi),
+            f"{str(top[0]['value'])[:30]} ({pct(top[0]['share'])})" if top else "",
+        ])
+    return Table(["column", "type", "kind", "empty", "distinct", "min", "median", "max", "most common"], body,
+                 numeric=[False, False, False, True, True, True, True, True, False], html_columns=(0, 3))
 
 
 def figures(p: dict[str, Any]) -> dict[str, list[Figure]]:
@@ -293,50 +228,16 @@ def figures(p: dict[str, Any]) -> dict[str, list[Figure]]:
     return sections
 
 
-def render(p: dict[str, Any]) -> str:
-    first = True
-    parts: list[str] = []
-    chart_count = 0
-    for title, figs in figures(p).items():
-        if not figs:
-            continue
-        cards = []
-        for fig in figs:
-            cards.append('<div class="card">' + pio.to_html(
-                fig, validate=False, full_html=False, include_plotlyjs=first, default_width="100%",
-                default_height=f"{fig['layout'].get('height', HEIGHT)}px", config={"responsive": True, "displaylogo": False},
-            ) + "</div>")
-            first = False
-            chart_count += 1
-        wide = " wide" if title in ("Over time", "Relationships") else ""
-        parts.append(f"<h2>{_esc(title)}</h2><div class=\"grid{wide}\">{''.join(cards)}</div>")
+def build_page(p: dict[str, Any]) -> Page:
+    sections = [Section("Summary", kpis=_kpis(p)), Section("What the data says", [Notes([i["text"] for i in p["insights"]])])]
     skipped = len([c for c in p["columns"] if c["kind"] == "measure"]) - MAX_HISTOGRAMS
-    note = f"<p class=\"sub\">{skipped} more numeric columns are profiled but not charted.</p>" if skipped > 0 else ""
-    insights = "".join(f"<li>{_rich(i['text'])}</li>" for i in p["insights"])
+    for title, figs in figures(p).items():
+        if figs:
+            lead = f"{skipped} more numeric columns are profiled but not charted." if title == "Distributions" and skipped > 0 else None
+            sections.append(Section(title, [Chart(f) for f in figs], lead=lead,
+                                    card_width=WIDE_CARD_WIDTH if title in WIDE_SECTIONS else CARD_WIDTH))
+    sections.append(Section("Columns", [columns_table(p)]))
     files = ", ".join(p.get("source_files") or [])
     timing = (p.get("timings") or {}).get("total")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Profile · {_esc(p['dataset'])}</title>
-<style>{CSS}</style>
-</head>
-<body data-charts="{chart_count}">
-<main>
-<h1>{_esc(p['dataset'])}</h1>
-<p class="sub">Automatic profile of <code>{_esc(p['table'])}</code> · {_esc(p['profiled_at'])} UTC · {_esc(files[:300])}</p>
-<div class="kpis">{_kpis(p)}</div>
-<h2>What the data says</h2>
-<ol class="insights">{insights}</ol>
-{''.join(parts)}{note}
-<h2>Columns</h2>
-{_columns_table(p)}
-<footer>Generated by the dataset profiler{f' in {timing:.2f} s' if timing else ''}. Single file, works offline.</footer>
-</main>
-<script>{THEME_JS}</script>
-</body>
-</html>
-"""
+    return Page(f"Profile · {p['dataset']}", f"Automatic profile of `{p['table']}` · {p['profiled_at']} UTC · {files[:300]}", sections,
+                footer="analytics-platform · dataset profiler" + (f" ({timing:.2f} s)" if timing else "") + " · single file, works offline")

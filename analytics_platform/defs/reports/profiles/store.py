@@ -1,5 +1,6 @@
 """Where profiles live: ``meta.dataset_profiles`` in the warehouse (one current row per dataset,
-the JSON the dashboard and contract are rendered from) and files under ``<reports>/profiles/``."""
+the JSON the dashboard and contract are rendered from) and files under ``<reports>/profiles/``
+(written with ``files.write_atomically``)."""
 
 from __future__ import annotations
 
@@ -35,15 +36,6 @@ def file_stem(dataset: str) -> str:
 
 def artifact_path(settings: Settings, dataset: str, suffix: str) -> Path:
     return profiles_dir(settings) / f"{file_stem(dataset)}{suffix}"
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write atomically: a reader (or a browser) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def save(con: duckdb.DuckDBPyConnection, profile: dict[str, Any], run_id: str) -> None:

@@ -1,13 +1,15 @@
-"""``experiment_results``: lift, CI, p-value, SRM and a verdict per experiment and metric."""
+"""``experiment_results``: lift, CI, p-value, SRM and a verdict per experiment and metric.
+
+The statistics are in ``analysis.py``.
+"""
 
 import dagster as dg
 import polars as pl
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import store
-from ml_assets.assets.common import (
-    EXPERIMENT_OUTCOMES, FCT_ORDERS, FCT_SESSIONS, GROUP, OWNERS, POOL, lake_inputs, md_table, table_metadata,
-)
+from ml_assets.common import store
+from ml_assets.common.conventions import EXPERIMENT_OUTCOMES, FCT_ORDERS, FCT_SESSIONS, GROUP, OWNERS, POOL, lake_inputs
+from ml_assets.common.metadata import md_table, table_metadata
 
 TABLE = "experiment_results"
 SRM_CHECK = "no_sample_ratio_mismatch"
@@ -32,17 +34,17 @@ SRM_CHECK = "no_sample_ratio_mismatch"
     ),
 )
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from ml_assets import experiments as E  # scipy, only when analysing
+    from ml_assets.experiments import analysis  # scipy, only when analysing
 
     with lake_inputs(warehouse) as con:
         units = con.execute("select * from ml_in_experiment").pl()
-        results = E.analyse(units)
+        results = analysis.analyse(units)
         if results.height:
-            store.replace_table(con, TABLE, results, E.COLUMN_DOCS)
+            store.replace_table(con, TABLE, results, analysis.COLUMN_DOCS)
     view = results.select("experiment_id", "metric", "relative_lift", "ci_low", "ci_high", "p_value",
                           "srm_detected", "verdict") if results.height else results
     yield dg.MaterializeResult(metadata={
-        **(table_metadata(results, TABLE, E.COLUMN_DOCS) if results.height else {}),
+        **(table_metadata(results, TABLE, analysis.COLUMN_DOCS) if results.height else {}),
         "experiments": units["experiment_id"].n_unique() if units.height else 0,
         "results": dg.MetadataValue.md(md_table(view, 50) if results.height else "no experiments yet"),
     })

@@ -1,6 +1,7 @@
-"""When the churn model retrains, beyond its own automation condition.
+"""``churn_retrain_sensor`` and job ``churn_retrain``: when the churn model retrains, beyond its
+own automation condition.
 
-``churn_model``'s automation condition (``assets/churn.py``: ``retrain_condition``) trains it when
+``churn_model``'s automation condition (``assets.py``: ``retrain_condition``) trains it when
 it is missing, every Monday 05:00 UTC and when its code version changes; a new day of data alone
 does not retrain it (``churn_scores`` scores the new features with the champion).
 
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 import dagster as dg
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import drift, registry, store
-from ml_assets.assets.churn import DRIFT_TABLE, FEATURES_TABLE, churn_model, churn_scores, customer_features
+from ml_assets.churn import drift, registry
+from ml_assets.churn.assets import FEATURES_TABLE, churn_model, churn_scores, customer_features
+from ml_assets.churn.checks import DRIFT_TABLE
+from ml_assets.common import store
 
 NEW_DATA_DAYS = 14
 

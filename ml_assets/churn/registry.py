@@ -90,7 +90,7 @@ def log_training_run(mlflow_dir: Path, *, pipeline, input_example, params: dict,
     import mlflow
     from mlflow.models import infer_signature
 
-    from ml_assets.churn_model import limited_threads
+    from ml_assets.churn.training import limited_threads
 
     with tracking(mlflow_dir), limited_threads(), mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
@@ -240,7 +240,7 @@ def challenge(mlflow_dir: Path, version: str, validation_rows, *, floor: float |
               min_improvement: float | None = None) -> Decision:
     """Score the challenger ``version`` and the current champion on the same labelled rows, decide,
     and record the decision (tags; the ``champion`` alias when it wins)."""
-    from ml_assets.churn_model import auc_of
+    from ml_assets.churn.training import auc_of
 
     challenger_auc = auc_of(load_model(mlflow_dir, version), validation_rows)
     champ = champion(mlflow_dir)

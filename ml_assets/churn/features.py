@@ -2,7 +2,7 @@
 
 A *feature snapshot* describes each customer as the shop knew them at ``cutoff`` and, for
 training, whether they churned in the ``horizon`` after it. The SQL reads three canonical
-relations, so the same definitions run on the warehouse (``inputs.py`` maps them to the lake)
+relations, so the same definitions run on the warehouse (``common/inputs.py`` maps them to the lake)
 and on generator frames in tests:
 
 ``ml_in_customers``       every delivered version of a customer record
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from ml_assets.history import NotEnoughHistory
+from ml_assets.common.history import NotEnoughHistory
 
 HORIZON_DAYS = 30
 ACTIVE_LOOKBACK_DAYS = 30

@@ -1,15 +1,17 @@
-"""``revenue_forecast``: 30 days of revenue and orders with intervals, backtested vs seasonal naive."""
+"""``revenue_forecast``: 30 days of revenue and orders with intervals, backtested vs seasonal naive.
+
+The model, its backtest and the intervals are in ``model.py``.
+"""
 
 import dagster as dg
 import polars as pl
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import forecast as FC
-from ml_assets import store
-from ml_assets.assets.common import (
-    FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs, md_table, skipped_for_short_history, table_metadata,
-)
-from ml_assets.history import NotEnoughHistory
+from ml_assets.common import store
+from ml_assets.common.conventions import FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs
+from ml_assets.common.history import NotEnoughHistory
+from ml_assets.common.metadata import md_table, skipped_for_short_history, table_metadata
+from ml_assets.forecast import model
 
 TABLE = "revenue_forecast"
 BACKTEST_TABLE = "revenue_forecast_backtest"
@@ -25,28 +27,28 @@ BACKTEST_TABLE = "revenue_forecast_backtest"
     automation_condition=dg.AutomationCondition.eager(),
     output_required=False,
     description=(
-        f"Daily revenue and orders for the next {FC.HORIZON} days with 80%/95% prediction intervals "
+        f"Daily revenue and orders for the next {model.HORIZON} days with 80%/95% prediction intervals "
         "(direct multi-horizon Huber regression on lag levels + weekday; intervals from out-of-sample backtest "
         f"errors), in `lake.ml.{TABLE}`. A rolling-origin backtest against the seasonal-naive forecast is "
         f"stored in `lake.ml.{BACKTEST_TABLE}`; MAPE and MASE are in the metadata. Needs "
-        f"{FC.required_history_days()} days of history; with less it is skipped (not materialized, the "
+        f"{model.required_history_days()} days of history; with less it is skipped (not materialized, the "
         "reason on the asset's page)."
     ),
 )
 def revenue_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from ml_assets import plots  # matplotlib, only when charts are drawn
+    from ml_assets.common import plots  # matplotlib, only when charts are drawn
 
     with lake_inputs(warehouse) as con:
         daily = con.execute("select date_day, revenue, orders from ml_in_daily order by date_day").pl()
         try:
-            fc, backtests = FC.forecast(daily)
+            fc, backtests = model.forecast(daily)
         except NotEnoughHistory as short:
             yield skipped_for_short_history(context, short)
             return
         summary = pl.DataFrame([b.summary() for b in backtests])
-        store.replace_table(con, TABLE, fc, FC.COLUMN_DOCS)
+        store.replace_table(con, TABLE, fc, model.COLUMN_DOCS)
         store.replace_table(con, BACKTEST_TABLE, summary.with_columns(created_at=fc["created_at"].first()))
-    metadata = {**table_metadata(fc, TABLE, FC.COLUMN_DOCS),
+    metadata = {**table_metadata(fc, TABLE, model.COLUMN_DOCS),
                 "origin_date": str(fc["origin_date"].first()),
                 "backtest": dg.MetadataValue.md(md_table(summary))}
     for b in backtests:

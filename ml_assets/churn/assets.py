@@ -1,32 +1,30 @@
-"""Churn: features → model (MLflow) → champion/challenger gate → scores, plus the drift check.
+"""The churn assets: ``customer_features`` → ``churn_model`` (MLflow) → ``churn_scores``.
 
 customer_features ──► churn_model ──[champion_challenger, blocking]──► churn_scores
         └─[feature_drift (PSI vs the champion's training data)]
-"""
 
-import datetime as dt
+The two checks are in ``checks.py``, the retrain sensor and job in ``retrain.py``; the algorithms
+beside them: ``features.py``, ``training.py``, ``registry.py`` (MLflow), ``scoring.py``, ``drift.py``.
+"""
 
 import dagster as dg
 import polars as pl
 
 from analytics_platform.resources import WarehouseResource
-from ml_assets import drift, registry, store
-from ml_assets import features as F
-from ml_assets.assets.common import (
-    FCT_SESSIONS, GROUP, OWNERS, POOL, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs, md_table, skipped_for_short_history,
-    table_metadata,
-)
-from ml_assets.history import NotEnoughHistory
+from ml_assets.churn import drift, features, registry
+from ml_assets.common import store
+from ml_assets.common.conventions import FCT_SESSIONS, GROUP, OWNERS, POOL, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs
+from ml_assets.common.history import NotEnoughHistory
+from ml_assets.common.metadata import md_table, skipped_for_short_history, table_metadata
 
 FEATURES_TABLE = "customer_features"
 SCORES_TABLE = "churn_scores"
-DRIFT_TABLE = "feature_drift"
 SPLIT_DOC = {"split": "train (earlier cutoffs), validation (latest cutoff with a fully observed label window) "
                       "or score (cutoff = end of the observed data; no label yet)."}
 
 
 class FeatureConfig(dg.Config):
-    horizon_days: int = F.HORIZON_DAYS
+    horizon_days: int = features.HORIZON_DAYS
     step_days: int = 14
     max_train_cutoffs: int = 4
 
@@ -50,80 +48,43 @@ def read_features(warehouse: WarehouseResource, split: str | None = None) -> pl.
         "Point-in-time customer features (recency, frequency, monetary, tenure, sessions and conversion in "
         "7/30/90-day windows, bad orders, channel, country) at several cutoffs, with the churn label of the 30 "
         "days after each cutoff. Training cutoffs, one validation cutoff and the current (score) cutoff share "
-        f"one table, `lake.ml.{FEATURES_TABLE}`. Label: {F.LABEL_DEFINITION}. Every definition lives in "
-        f"`ml_assets/features.py`. Needs {F.required_history_days()} days of history; with less it is skipped "
-        "(not materialized, the reason on the asset's page) and so are the model and the scores."
+        f"one table, `lake.ml.{FEATURES_TABLE}`. Label: {features.LABEL_DEFINITION}. Every definition lives in "
+        f"`ml_assets/churn/features.py`. Needs {features.required_history_days()} days of history; with less it "
+        "is skipped (not materialized, the reason on the asset's page) and so are the model and the scores."
     ),
 )
 def customer_features(context: dg.AssetExecutionContext, config: FeatureConfig, warehouse: WarehouseResource):
     with lake_inputs(warehouse) as con:
-        start, end = F.history_bounds(con)
+        start, end = features.history_bounds(con)
         try:
-            train_cutoffs, validation = F.training_cutoffs(start, end, horizon_days=config.horizon_days,
-                                                           step_days=config.step_days,
-                                                           max_train_cutoffs=config.max_train_cutoffs)
+            train_cutoffs, validation = features.training_cutoffs(start, end, horizon_days=config.horizon_days,
+                                                                  step_days=config.step_days,
+                                                                  max_train_cutoffs=config.max_train_cutoffs)
         except NotEnoughHistory as short:
             yield skipped_for_short_history(context, short)
             return
         parts = [(c, "train") for c in train_cutoffs] + [(validation, "validation"), (end, "score")]
         table = pl.concat([
-            F.compute_features(con, c, history_start=start, data_end=end, horizon_days=config.horizon_days)
+            features.compute_features(con, c, history_start=start, data_end=end, horizon_days=config.horizon_days)
             .with_columns(split=pl.lit(split)) for c, split in parts
         ])
-        store.replace_table(con, FEATURES_TABLE, table, {**F.COLUMN_DOCS, **SPLIT_DOC})
+        store.replace_table(con, FEATURES_TABLE, table, {**features.COLUMN_DOCS, **SPLIT_DOC})
     summary = (table.group_by("split", "cutoff").agg(pl.len().alias("customers"), pl.col("churned").mean().alias("churn_rate"))
                .sort("cutoff"))
     context.log.info(f"features at {len(parts)} cutoffs: {summary.to_dicts()}")
     yield dg.MaterializeResult(metadata={
-        **table_metadata(table, FEATURES_TABLE, {**F.COLUMN_DOCS, **SPLIT_DOC}),
+        **table_metadata(table, FEATURES_TABLE, {**features.COLUMN_DOCS, **SPLIT_DOC}),
         "history": f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive)",
         "training_cutoffs": [f"{c:%Y-%m-%d}" for c in train_cutoffs],
         "validation_cutoff": f"{validation:%Y-%m-%d}",
         "score_cutoff": f"{end:%Y-%m-%d}",
-        "label_definition": F.LABEL_DEFINITION,
+        "label_definition": features.LABEL_DEFINITION,
         "rows_per_cutoff": dg.MetadataValue.md(md_table(summary.with_columns(pl.col("cutoff").dt.date()))),
     })
 
 
-@dg.asset_check(
-    asset=customer_features,
-    name="feature_drift",
-    pool=POOL,
-    description="PSI of every model feature at the current cutoff against the champion's training data "
-                "(or this table's training rows before there is a champion). Warns when any PSI > 0.25; "
-                "each evaluation is kept in lake.ml.feature_drift, which the retrain sensor reads.",
-)
-def feature_drift(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    mlflow_dir = warehouse.settings.mlflow_dir
-    features = read_features(warehouse)
-    current = features.filter(pl.col("split") == "score")
-    champ = registry.champion(mlflow_dir)
-    if champ:
-        ref, against = registry.load_json_artifact(mlflow_dir, champ.run_id, "feature_reference"), f"champion v{champ.version}"
-    else:
-        ref, against = drift.reference(features.filter(pl.col("split") == "train")), "training rows (no champion yet)"
-    table = drift.psi(ref, current)
-    worst = table.row(0, named=True) if table.height else {"feature": None, "psi": 0.0}
-    shifted = table.filter(pl.col("status") == "significant")["feature"].to_list()
-    cutoff = current["cutoff"].max() if current.height else None
-    with warehouse.connect() as con:
-        store.append_rows(con, DRIFT_TABLE, table.with_columns(
-            evaluated_at=pl.lit(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).cast(pl.Datetime("us")),
-            feature_cutoff=pl.lit(cutoff).cast(pl.Datetime("us")), reference=pl.lit(against),
-            model_version=pl.lit(champ.version if champ else None, dtype=pl.Utf8), run_id=pl.lit(context.run.run_id)))
-    passed = not shifted
-    return dg.AssetCheckResult(
-        passed=passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(f"No feature drifted against {against} (max PSI {worst['psi']:.3f})" if passed else
-                     f"{len(shifted)} feature(s) drifted against {against}: {', '.join(shifted)}; retraining is due"),
-        metadata={"max_psi": float(worst["psi"]), "worst_feature": str(worst["feature"]), "reference": against,
-                  "drifted_features": shifted, "psi": dg.MetadataValue.md(md_table(table, 30))},
-    )
-
-
 class TrainConfig(dg.Config):
-    """Search settings; the defaults are ``churn_model.train``'s and ``churn_model.SEED`` (a test keeps
+    """Search settings; the defaults are ``training.train``'s and ``training.SEED`` (a test keeps
     them equal without importing scikit-learn here)."""
 
     n_iter: int = 6
@@ -133,7 +94,7 @@ class TrainConfig(dg.Config):
 
 # Mondays 05:00 UTC: after the daily 03:00 dbt build, with a week of new data since the last retrain.
 RETRAIN_CRON = "0 5 * * 1"
-# Bump when a change to the training code (churn_model.py, the features it reads, TrainConfig's
+# Bump when a change to the training code (training.py, the features it reads, TrainConfig's
 # defaults) should retrain the model as soon as it is deployed.
 TRAINING_CODE_VERSION = "1"
 
@@ -179,15 +140,15 @@ def retrain_condition() -> dg.AutomationCondition:
 )
 def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     # scikit-learn and matplotlib load here, not when the definitions load (every run process does that)
-    from ml_assets import churn_model as M
-    from ml_assets import plots
+    from ml_assets.churn import training
+    from ml_assets.common import plots
 
     registry.disable_noise()
     mlflow_dir = warehouse.settings.mlflow_dir
-    features = read_features(warehouse)
-    train, validation = features.filter(pl.col("split") == "train"), features.filter(pl.col("split") == "validation")
-    result = M.train(train, validation, seed=config.seed, n_iter=config.n_iter, cv_folds=config.cv_folds)
-    importance = M.importance(result, validation, seed=config.seed)
+    rows = read_features(warehouse)
+    train, validation = rows.filter(pl.col("split") == "train"), rows.filter(pl.col("split") == "validation")
+    result = training.train(train, validation, seed=config.seed, n_iter=config.n_iter, cv_folds=config.cv_folds)
+    importance = training.importance(result, validation, seed=config.seed)
     fpr, tpr = result.roc()
     figures = {
         "roc_curve": plots.roc_curve(fpr, tpr, result.validation_auc),
@@ -196,14 +157,14 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
     }
     cutoffs = sorted({c.date().isoformat() for c in train["cutoff"].to_list()})
     validation_cutoff = validation["cutoff"].max().date().isoformat()
-    data_end = features.filter(pl.col("split") == "score")["cutoff"].max()
+    data_end = rows.filter(pl.col("split") == "score")["cutoff"].max()
     tags = {"dagster_run_id": context.run_id, "validation_cutoff": validation_cutoff,
             "data_end": data_end.date().isoformat() if data_end else "", "label": "no activity in 30 days"}
     logged = registry.log_training_run(
-        mlflow_dir, pipeline=result.pipeline, input_example=M.to_pandas(validation.head(50)),
+        mlflow_dir, pipeline=result.pipeline, input_example=training.to_pandas(validation.head(50)),
         params={**result.best_params, "search_n_iter": config.n_iter, "cv_folds": config.cv_folds, "seed": config.seed,
                 "training_cutoffs": ",".join(cutoffs), "validation_cutoff": validation_cutoff,
-                "features": ",".join(F.FEATURE_NAMES), "label_definition": F.LABEL_DEFINITION},
+                "features": ",".join(features.FEATURE_NAMES), "label_definition": features.LABEL_DEFINITION},
         metrics=result.metrics(), tags=tags, figures=figures,
         tables={"permutation_importance": importance, "cv_results": result.cv_results},
         json_artifacts={"feature_reference": drift.reference(train)},
@@ -229,52 +190,6 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
     })
 
 
-def _challenger_version(context: dg.AssetCheckExecutionContext) -> str:
-    event = context.instance.get_latest_materialization_event(churn_model.key)
-    if event is None or event.asset_materialization is None:
-        raise dg.Failure("churn_model has never been materialized: nothing to promote")
-    return str(event.asset_materialization.metadata["model_version"].value)
-
-
-@dg.asset_check(
-    asset=churn_model,
-    name="champion_challenger",
-    blocking=True,
-    # requested with every churn_model run (eager counts a dep that "will be requested"), so an
-    # automation-launched retrain promotes before churn_scores, in the same run
-    automation_condition=dg.AutomationCondition.eager(),
-    description="Promotes the newly registered version to the `champion` alias only if its validation AUC "
-                f"clears the floor ({registry.AUC_FLOOR}) and beats the current champion re-scored on the same "
-                "validation rows. A refusal keeps the champion (WARN); with no usable champion at all it fails "
-                "with ERROR, which blocks scoring.",
-)
-def champion_challenger(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    registry.disable_noise()
-    mlflow_dir = warehouse.settings.mlflow_dir
-    version = _challenger_version(context)
-    champ = registry.champion(mlflow_dir)
-    decision = registry.challenge(mlflow_dir, version, read_features(warehouse, "validation"))
-    if champ and champ.version == version:
-        return dg.AssetCheckResult(passed=True, description=decision.reason,
-                                   metadata={"challenger_version": version, "challenger_auc": decision.challenger_auc})
-    context.log.info(f"promotion of v{version}: {decision.reason}")
-    return dg.AssetCheckResult(
-        passed=decision.promote,
-        severity=dg.AssetCheckSeverity.WARN if (decision.promote or champ) else dg.AssetCheckSeverity.ERROR,
-        description=decision.reason,
-        metadata={
-            "decision": "promoted" if decision.promote else "refused",
-            "reason": decision.reason,
-            "challenger_version": version,
-            "challenger_auc": decision.challenger_auc,
-            "champion_version": decision.champion_version or "none",
-            "champion_auc": decision.champion_auc if decision.champion_auc is not None else float("nan"),
-            "auc_floor": decision.floor,
-            "champion_now": version if decision.promote else (champ.version if champ else "none"),
-        },
-    )
-
-
 @dg.asset(
     name=SCORES_TABLE,
     group_name=GROUP,
@@ -290,7 +205,7 @@ def champion_challenger(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     ),
 )
 def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from ml_assets import scoring  # pandas and scikit-learn, only when scoring
+    from ml_assets.churn import scoring  # pandas and scikit-learn, only when scoring
 
     registry.disable_noise()
     mlflow_dir = warehouse.settings.mlflow_dir

@@ -1,37 +1,12 @@
-"""Conventions shared by the ML assets: group, owner, upstream keys, table metadata, connections."""
+"""What the ML assets show on their pages: table metadata, markdown tables, the short-history skip."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import dagster as dg
-import duckdb
 import polars as pl
 
-from analytics_platform.resources import WarehouseResource
-from ml_assets import inputs, store
-from ml_assets.history import NotEnoughHistory
-
-GROUP = "ml"
-OWNERS = ["team:data-science"]
-POOL = "warehouse"
-
-# Upstream assets (dbt models are keyed by model name; raw tables by ["raw", "<source>__<table>"]).
-RAW_CUSTOMERS = dg.AssetKey(["raw", "shop__customers"])
-RAW_ORDERS = dg.AssetKey(["raw", "shop__orders"])
-FCT_SESSIONS = dg.AssetKey(["fct_sessions"])
-FCT_ORDERS = dg.AssetKey(["fct_orders"])
-FCT_DAILY_REVENUE = dg.AssetKey(["fct_daily_revenue"])
-EXPERIMENT_OUTCOMES = dg.AssetKey(["experiment_outcomes"])
-
-
-@contextlib.contextmanager
-def lake_inputs(warehouse: WarehouseResource, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A warehouse session with the canonical ML input views registered (see ``inputs.py``)."""
-    with warehouse.connect(read_only=read_only) as con:
-        inputs.register_warehouse(con)
-        yield con
+from ml_assets.common import store
+from ml_assets.common.history import NotEnoughHistory
 
 
 def skipped_for_short_history(context: dg.AssetExecutionContext, short: NotEnoughHistory) -> dg.AssetObservation:
@@ -70,12 +45,12 @@ def table_metadata(frame: pl.DataFrame, name: str, docs: dict[str, str]) -> dict
 
 def md_table(frame: pl.DataFrame, max_rows: int = 20, floats: int = 4) -> str:
     """A small frame as a markdown table."""
-    f = frame.head(max_rows)
-    header = "| " + " | ".join(f.columns) + " |\n|" + "---|" * len(f.columns) + "\n"
+    head = frame.head(max_rows)
+    header = "| " + " | ".join(head.columns) + " |\n|" + "---|" * len(head.columns) + "\n"
 
     def cell(v: object) -> str:
         if isinstance(v, float):
             return f"{v:.{floats}g}"
         return str(v).replace("|", "\\|")
 
-    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in f.iter_rows())
+    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in head.iter_rows())

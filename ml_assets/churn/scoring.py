@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from ml_assets import churn_model as M
+
+from ml_assets.churn.training import limited_threads, to_pandas
 
 # Risk bands on the predicted probability of no activity in the next 30 days.
 BANDS = ((0.5, "high"), (0.2, "medium"), (0.0, "low"))
@@ -25,8 +26,8 @@ COLUMN_DOCS = {
 def score(model, features: pl.DataFrame, *, model_name: str, model_version: str, run_id: str,
           scored_at: dt.datetime | None = None) -> pl.DataFrame:
     """One row per customer in ``features`` with the probability, band and model lineage."""
-    with M.limited_threads():
-        proba = model.predict_proba(M.to_pandas(features))[:, 1] if features.height else []
+    with limited_threads():
+        proba = model.predict_proba(to_pandas(features))[:, 1] if features.height else []
     band = pl.lit("low")
     for threshold, name in reversed(BANDS[:-1]):
         band = pl.when(pl.col("churn_probability") >= threshold).then(pl.lit(name)).otherwise(band)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ml_assets import features as F
+from ml_assets.churn.features import CATEGORICAL, NUMERIC
 
 BINS = 10
 FLOOR = 1e-4
@@ -23,11 +23,11 @@ MODERATE, SIGNIFICANT = 0.1, 0.25
 def reference(frame: pl.DataFrame, bins: int = BINS) -> dict:
     """JSON-able reference distributions of the model features in ``frame``."""
     out: dict[str, dict] = {}
-    for name in F.NUMERIC:
+    for name in NUMERIC:
         values = frame[name].cast(pl.Float64).drop_nulls().to_numpy()
         edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])) if values.size else np.array([])
         out[name] = {"kind": "numeric", "edges": edges.tolist(), "shares": _numeric_shares(values, edges).tolist()}
-    for name in F.CATEGORICAL:
+    for name in CATEGORICAL:
         counts = frame[name].cast(pl.Utf8).fill_null("unknown").value_counts()
         total = max(int(counts["count"].sum()), 1)
         out[name] = {"kind": "categorical",

@@ -1,21 +1,27 @@
-"""The page shell every dashboard is rendered into: one self-contained HTML file.
+"""The one HTML page shell every report is rendered into: the dashboards and the dataset profiles.
+
+A page is one self-contained HTML file:
 
 - plotly.js is inlined once, by the first chart of the page (``include_plotlyjs=True``); the
   others reference it, so the file opens from disk with no network at all;
-- responsive: KPI tiles and chart cards flow in CSS grids, charts resize with their card;
+- responsive: KPI tiles and cards flow in CSS grids, charts resize with their card, and nothing
+  scrolls sideways on a phone;
 - light/dark: CSS variables follow ``prefers-color-scheme``, and a small script re-colours the
   charts (also when the system switches theme while the page is open);
 - the page states how many charts it holds (``<body data-charts="N">``) so a browser test can
   check that every one of them rendered.
 
-Sections are plain dataclasses; builders (``business_overview.py``, ``data_quality.py``) fill
-them with aggregated data only (never raw rows).
+Builders fill the dataclasses below with aggregated data only (never raw rows) and call
+``render``. A chart's figure is either a ``plotly.graph_objects.Figure`` (the dashboards) or a
+plain ``{"data": [...], "layout": {...}}`` dict (the profiles, which skip plotly's validation
+for speed); both are drawn with ``PLOTLY_TEMPLATE``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,16 +32,17 @@ import plotly.io as pio
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
 GOOD, BAD, WARN, MUTED, MAIN = "#54A24B", "#E45756", "#EECA3B", "#9D9D9D", "#4C78A8"
 CHART_HEIGHT = 360
+CARD_WIDTH = 520  # px: the narrowest a card gets before the grid drops a column
 # A small template instead of "plotly_white" (copying plotly's templates costs ~60 ms a chart);
 # transparent backgrounds let the page's colours show through in both themes.
 _AXIS = {"gridcolor": "rgba(128,128,128,0.22)", "zerolinecolor": "rgba(128,128,128,0.35)", "automargin": True}
-TEMPLATE = go.layout.Template(layout={
+PLOTLY_TEMPLATE: dict[str, Any] = {"layout": {
     "colorway": PALETTE, "xaxis": _AXIS, "yaxis": _AXIS, "hovermode": "x unified",
     "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
     "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
     "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
     "margin": {"l": 56, "r": 16, "t": 48, "b": 48},
-})
+}}
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 CSS = """
@@ -48,8 +55,8 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 main { max-width: 1480px; margin: 0 auto; padding: clamp(10px, 2.2vw, 30px); }
-header h1 { font-size: clamp(1.3rem, 3vw, 1.9rem); margin: 0 0 2px; }
-header p { color: var(--muted); margin: 0 0 18px; }
+header h1 { font-size: clamp(1.3rem, 3vw, 1.9rem); margin: 0 0 2px; overflow-wrap: anywhere; }
+header p { color: var(--muted); margin: 0 0 18px; overflow-wrap: anywhere; }
 h2 { font-size: 1.12rem; margin: 30px 0 6px; }
 section > p.lead { color: var(--muted); margin: 0 0 10px; max-width: 80ch; }
 .kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 170px), 1fr)); gap: 10px; }
@@ -59,17 +66,20 @@ section > p.lead { color: var(--muted); margin: 0 0 10px; max-width: 80ch; }
 .kpi .delta { font-size: .82rem; }
 .kpi .delta.up { color: var(--good); } .kpi .delta.down { color: var(--bad); } .kpi .delta.flat { color: var(--muted); }
 .kpi.bad { border-color: var(--bad); } .kpi.warn { border-color: var(--warn); }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 520px), 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, var(--card-min, 520px)), 1fr)); gap: 14px; }
 .card { background: var(--card); border: 1px solid var(--border); border-radius: 10px; padding: 6px; min-width: 0; }
 .card.wide { grid-column: 1 / -1; }
 .card .note { color: var(--muted); font-size: .85rem; margin: 2px 8px 6px; }
 .empty { background: var(--card); border: 1px dashed var(--border); border-radius: 10px; padding: 14px 16px; color: var(--muted); }
+ol.notes { margin: 0; padding: 10px 12px 10px 36px; }
+ol.notes li { margin: 6px 0; }
 .table-wrap { overflow-x: auto; background: var(--card); border: 1px solid var(--border); border-radius: 10px; max-height: 520px; }
 table { border-collapse: collapse; width: 100%; font-size: .86rem; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--border); white-space: nowrap; vertical-align: top; }
 th { position: sticky; top: 0; background: var(--card); z-index: 1; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.wrap { white-space: normal; min-width: 22ch; max-width: 60ch; }
+.bar { display: inline-block; height: 8px; background: var(--accent); border-radius: 4px; vertical-align: middle; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 999px; font-size: .78rem; font-weight: 600; border: 1px solid currentColor; }
 .badge.passed { color: var(--good); } .badge.failed { color: var(--bad); } .badge.warn { color: var(--warn); }
 .badge.other { color: var(--muted); }
@@ -104,6 +114,16 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def rich(text: str) -> str:
+    """Text → HTML: escaped, with `identifiers` in backticks as <code>."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", esc(text))
+
+
+def badge(text: str, kind: str) -> str:
+    """A coloured pill for a table cell (list the column in ``Table.html_columns``)."""
+    return f'<span class="badge {esc(kind)}">{esc(text)}</span>'
+
+
 # --- building blocks -------------------------------------------------------------------------
 
 
@@ -118,7 +138,7 @@ class Kpi:
 
 @dataclass
 class Chart:
-    figure: go.Figure
+    figure: go.Figure | dict[str, Any]
     note: str | None = None
     wide: bool = False
 
@@ -139,7 +159,14 @@ class Empty:
     message: str
 
 
-Block = Chart | Table | Empty
+@dataclass
+class Notes:
+    """A numbered list of findings; `identifiers` in backticks are shown as code."""
+
+    items: Sequence[str]
+
+
+Block = Chart | Table | Empty | Notes
 
 
 @dataclass
@@ -148,45 +175,19 @@ class Section:
     blocks: list[Block] = field(default_factory=list)
     lead: str | None = None
     kpis: list[Kpi] = field(default_factory=list)
+    card_width: int = CARD_WIDTH  # wider for charts that need room (heatmaps, long time series)
 
 
 @dataclass
 class Page:
     title: str
-    subtitle: str
+    subtitle: str  # `identifiers` in backticks are shown as code
     sections: list[Section]
     footer: str = ""
 
     @property
     def charts(self) -> list[Chart]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Chart)]
-
-
-# --- figures ---------------------------------------------------------------------------------
-
-
-def figure(title: str, height: int = CHART_HEIGHT, **layout: Any) -> go.Figure:
-    """An empty figure with the page's template, a left-aligned title and a fixed height."""
-    fig = go.Figure(layout={"template": TEMPLATE, "height": height, "autosize": True,
-                            "title": {"text": esc(title), "x": 0.01, "xanchor": "left", "font": {"size": 14}}})
-    if layout:
-        fig.update_layout(**layout)
-    return fig
-
-
-DAY_MS = 86_400_000
-
-
-def daily_axis(fig: go.Figure, days: int) -> go.Figure:
-    """A date x-axis labelled in days, also when the data spans only a day or two (plotly would
-    label hours), with bars one day wide (plotly cannot infer a width from a single bar)."""
-    fig.update_xaxes(type="date", tickformat="%d %b\n%Y" if days <= 1 else "%d %b", **({"dtick": DAY_MS} if days <= 10 else {}))
-    fig.update_traces(width=DAY_MS * 0.8, selector={"type": "bar"})
-    return fig
-
-
-def badge(text: str, kind: str) -> str:
-    return f'<span class="badge {esc(kind)}">{esc(text)}</span>'
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -216,14 +217,23 @@ def _table(t: Table) -> str:
     return f'<div class="table-wrap card wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
+def _height(figure: go.Figure | dict[str, Any]) -> int:
+    height = figure.get("layout", {}).get("height") if isinstance(figure, dict) else figure.layout.height
+    return height or CHART_HEIGHT
+
+
 def _chart(chart: Chart, first: bool, index: int) -> str:
     div = pio.to_html(
         chart.figure, full_html=False, include_plotlyjs=first, config=PLOTLY_CONFIG,
-        div_id=f"chart-{index}", default_width="100%", default_height=f"{chart.figure.layout.height or CHART_HEIGHT}px",
+        div_id=f"chart-{index}", default_width="100%", default_height=f"{_height(chart.figure)}px",
         validate=False,
     )
     note = f'<p class="note">{esc(chart.note)}</p>' if chart.note else ""
     return f'<div class="card{" wide" if chart.wide else ""}">{div}{note}</div>'
+
+
+def _notes(notes: Notes) -> str:
+    return f'<ol class="notes card wide">{"".join(f"<li>{rich(item)}</li>" for item in notes.items)}</ol>'
 
 
 def render(page: Page, generated_at: dt.datetime | None = None) -> str:
@@ -239,10 +249,13 @@ def render(page: Page, generated_at: dt.datetime | None = None) -> str:
                 index += 1
             elif isinstance(block, Table):
                 blocks.append(_table(block))
+            elif isinstance(block, Notes):
+                blocks.append(_notes(block))
             else:
                 blocks.append(f'<div class="empty card wide">{esc(block.message)}</div>')
-        lead = f'<p class="lead">{esc(section.lead)}</p>' if section.lead else ""
-        grid = f'<div class="grid">{"".join(blocks)}</div>' if blocks else ""
+        lead = f'<p class="lead">{rich(section.lead)}</p>' if section.lead else ""
+        width = f' style="--card-min: {int(section.card_width)}px"' if section.card_width != CARD_WIDTH else ""
+        grid = f'<div class="grid"{width}>{"".join(blocks)}</div>' if blocks else ""
         parts.append(f'<section><h2>{esc(section.title)}</h2>{lead}{_kpis(section.kpis)}{grid}</section>')
     footer = esc(page.footer + (" · " if page.footer else "")) + f"Generated {generated_at:%Y-%m-%d %H:%M} UTC."
     return (
@@ -252,43 +265,7 @@ def render(page: Page, generated_at: dt.datetime | None = None) -> str:
         '<meta name="color-scheme" content="light dark">'
         f"<title>{esc(page.title)}</title><style>{CSS}</style></head>"
         f'<body data-charts="{index}"><main>'
-        f"<header><h1>{esc(page.title)}</h1><p>{esc(page.subtitle)}</p></header>"
+        f"<header><h1>{esc(page.title)}</h1><p>{rich(page.subtitle)}</p></header>"
         f'{"".join(parts)}<footer>{footer}</footer></main>'
         f"<script>{THEME_JS}</script></body></html>\n"
     )
-
-
-# --- number formatting -----------------------------------------------------------------------
-
-
-def number(value: float | int | None, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    value = float(value)
-    for unit, suffix, starts_at in ((1e9, "B", 1e9), (1e6, "M", 1e6), (1e3, "k", 1e4)):
-        if abs(value) >= starts_at:
-            scaled = value / unit
-            return f"{scaled:,.{1 if abs(scaled) < 100 else 0}f}{suffix}"
-    return f"{value:,.{digits}f}"
-
-
-CURRENCY = "€"  # the shop's amounts are in EUR
-
-
-def money(value: float | int | None) -> str:
-    return "–" if value is None else ("-" if value < 0 else "") + CURRENCY + number(abs(value), 0 if abs(value) >= 100 else 2)
-
-
-def percent(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value * 100:.{digits}f}%"
-
-
-def change(current: float | None, previous: float | None, label: str, *, higher_is_better: bool = True) -> tuple[str | None, str]:
-    """("+4.2% vs <label>", trend) for a KPI tile; trend colours it (up = good)."""
-    if current is None or not previous:
-        return None, "flat"
-    ratio = current / previous - 1
-    if abs(ratio) < 0.0005:
-        return f"±0% vs {label}", "flat"
-    good = (ratio > 0) == higher_is_better
-    return f"{ratio * 100:+.1f}% vs {label}", "up" if good else "down"

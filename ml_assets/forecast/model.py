@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
-from ml_assets.history import NotEnoughHistory
+from ml_assets.common.history import NotEnoughHistory
 
 if TYPE_CHECKING:
     from sklearn.linear_model import HuberRegressor

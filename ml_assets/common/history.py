@@ -1,7 +1,7 @@
 """The error the algorithms raise when the observed history is too short for them.
 
-The assets catch it and report the asset as skipped (see ``assets/common.py``): a young shop is a
-normal state that fixes itself as days arrive, not a failure to page anyone about.
+The assets catch it and report the asset as skipped (``metadata.skipped_for_short_history``): a
+young shop is a normal state that fixes itself as days arrive, not a failure to page anyone about.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
-from ml_assets import features as F
+from ml_assets.churn.features import CATEGORICAL, FEATURE_NAMES, NUMERIC
 
 SEED = 20260101
 # OpenMP threads per fit. On small, shared machines the histogram booster is several times
@@ -56,8 +56,8 @@ SEARCH_SPACE = {
 def build_pipeline(seed: int = SEED) -> Pipeline:
     """Preprocessing (one-hot categoricals, numerics as they are) + gradient boosting."""
     pre = ColumnTransformer(
-        [("numeric", "passthrough", F.NUMERIC),
-         ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), F.CATEGORICAL)],
+        [("numeric", "passthrough", NUMERIC),
+         ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), CATEGORICAL)],
         verbose_feature_names_out=False,
     )
     model = HistGradientBoostingClassifier(early_stopping=False, random_state=seed)
@@ -67,9 +67,9 @@ def build_pipeline(seed: int = SEED) -> Pipeline:
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     """Model input: the feature columns in a fixed order with stable dtypes."""
     out = frame.select(
-        [pl.col(c).cast(pl.Float64) for c in F.NUMERIC] + [pl.col(c).cast(pl.Utf8).fill_null("unknown") for c in F.CATEGORICAL]
+        [pl.col(c).cast(pl.Float64) for c in NUMERIC] + [pl.col(c).cast(pl.Utf8).fill_null("unknown") for c in CATEGORICAL]
     ).to_pandas()
-    for c in F.CATEGORICAL:
+    for c in CATEGORICAL:
         out[c] = out[c].astype(object)
     return out
 
@@ -170,5 +170,5 @@ def importance(result: TrainResult, validation_rows: pl.DataFrame, *, seed: int 
         got = permutation_importance(result.pipeline, to_pandas(rows), rows["churned"].to_numpy(),
                                      scoring="roc_auc", n_repeats=repeats, random_state=seed)
     return pl.DataFrame({
-        "feature": F.FEATURE_NAMES, "importance": got.importances_mean, "std": got.importances_std,
+        "feature": FEATURE_NAMES, "importance": got.importances_mean, "std": got.importances_std,
     }).sort("importance", descending=True)

@@ -1,0 +1,1 @@
+"""Metric anomalies: ``metric_anomalies`` and its alerts in ``assets.py``, the detector in ``detection.py``."""

@@ -1,0 +1,1 @@
+"""A/B experiments: ``experiment_results`` in ``assets.py``, the statistics in ``analysis.py``."""

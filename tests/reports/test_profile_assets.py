@@ -1,0 +1,66 @@
+"""The profile assets as the platform runs them: the sensor adds a partition per uncontracted
+dataset and requests one run per change; each run leaves the metadata the UI shows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from analytics_platform.defs.ingestion.assets import raw_tables
+from analytics_platform.defs.reports.profiles.assets import PARTITIONS_NAME, profile_assets
+from analytics_platform.defs.reports.profiles.sensors import uncontracted_profile_sensor
+from analytics_platform.resources import WarehouseResource
+from tests.reports.profile_datasets import ALL, RUN_CONFIG, N
+
+
+def test_sensor_adds_a_partition_per_dataset_and_requests_one_run_each(profiled: dict[str, Any]) -> None:
+    result = profiled["sensor_result"]
+    assert sorted(profiled["added"]) == sorted(ALL)
+    assert sorted(r.partition_key for r in result.run_requests) == sorted(ALL)
+    assert all(set(r.asset_selection) == {a.key for a in profile_assets} for r in result.run_requests)
+    # Nothing changed: the next tick (with the cursor) skips; a new file re-profiles only its dataset.
+    context = dg.build_sensor_context(instance=profiled["instance"], resources=profiled["resources"], cursor=result.cursor)
+    assert isinstance(uncontracted_profile_sensor(context), dg.SkipReason)
+
+
+def test_sensor_waits_for_a_warehouse(tmp_path: Path) -> None:
+    resources = {"warehouse": WarehouseResource(state_dir=str(tmp_path / "state"), landing_dir=str(tmp_path / "landing"))}
+    result = uncontracted_profile_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources))
+    assert isinstance(result, dg.SkipReason) and not (tmp_path / "state").exists()  # nothing created by looking
+
+
+def test_sensor_reprofiles_only_a_changed_dataset(profiled: dict[str, Any], tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(profiled["landing"] / "wind", landing / "wind")
+    warehouse = WarehouseResource(state_dir=str(tmp_path / "state"), landing_dir=str(landing))
+    resources = {"warehouse": warehouse}
+    assert dg.materialize([raw_tables], resources=resources, selection=[dg.AssetKey(["raw", "uncontracted"])], run_config=RUN_CONFIG).success
+    instance = dg.DagsterInstance.ephemeral()
+    first = uncontracted_profile_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in first.run_requests] == ["wind"]
+    instance.add_dynamic_partitions(PARTITIONS_NAME, ["wind"])
+    text = (landing / "wind" / "wind.csv").read_text().splitlines()
+    (landing / "wind" / "wind_more.csv").write_text("\n".join([text[0], *text[1:40]]) + "\n")
+    assert dg.materialize([raw_tables], resources=resources, selection=[dg.AssetKey(["raw", "uncontracted"])], run_config=RUN_CONFIG).success
+    second = uncontracted_profile_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
+    assert [r.partition_key for r in second.run_requests] == ["wind"]
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    assert not second.dynamic_partitions_requests
+
+
+def test_asset_metadata(profiled: dict[str, Any]) -> None:
+    meta = profiled["materializations"]["planted__orders"]
+    profile = meta["reports.dataset_profile"]
+    assert profile["dagster/row_count"].value == N and profile["columns"].value == 10
+    assert len(profile["insights"].value) >= 5 and "order_id" in profile["summary"].value
+    assert Path(profile["profile_json"].value).is_file()
+    assert Path(meta["reports.dataset_dashboard"]["dashboard"].value).is_file()
+    assert meta["reports.suggested_contract"]["adoptable"].value is True
+    for asset in profile_assets:
+        spec = next(iter(asset.specs))
+        assert spec.group_name == "reports" and spec.owners and spec.description and spec.kinds
+    assert next(iter(profile_assets[0].specs)).deps[0].asset_key == dg.AssetKey(["raw", "uncontracted"])
+
