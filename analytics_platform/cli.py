@@ -52,8 +52,19 @@ def _prepare_dbt() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def _recover_dead_runs() -> None:
+    """Before anything runs: close the runs a crash left behind and free their pool slots."""
+    import dagster as dg
+
+    from analytics_platform.recovery import recover
+
+    with dg.DagsterInstance.get() as instance:
+        recover(instance, log=lambda line: print(line, flush=True))
+
+
 def up(args: argparse.Namespace) -> int:
     _dagster_home()
+    _recover_dead_runs()
     _ensure_sample_data(args.scale, args.days)
     _prepare_dbt()
     cmd = ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
@@ -78,7 +89,11 @@ def materialize(args: argparse.Namespace) -> int:
     if args.sample_data:
         _ensure_sample_data(args.scale, args.days)
     _prepare_dbt()
-    return run_everything()
+    try:
+        return run_everything()
+    except KeyboardInterrupt:
+        print("materialize stopped: its runs are marked canceled and their pool slots freed.", flush=True)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,23 +4,46 @@
 profile, readable by analytics engineers. It runs before the attach because DuckDB reads
 ``extension_directory`` only at connect time. It also creates the profile's ``temp_directory``:
 DuckDB creates only its last level, and a spill into a missing folder fails the query with an
-IOException (which the profile's retries then turn into "transaction is aborted"). And it puts
+IOException (which the profile's retries then turn into "transaction is aborted"). It puts
 the catalog in WAL mode when dbt is the first to open a warehouse (see ``warehouse.ensure_wal``).
+And a dbt that a platform run started dies with that run's process: when the run worker is
+killed (OOM, kill -9), its dbt would otherwise go on writing, unowned, beside the run's retry.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from analytics_platform.settings import load_settings
+from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, load_settings
 from analytics_platform.warehouse import ensure_wal, extension_directory
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this dbt process when the platform process that started it dies.
+
+    Only under the platform (it sets ``ANALYTICS_DBT_PARENT_PID``): an engineer's own ``nohup dbt
+    build &`` must outlive its shell.
+    """
+    parent = os.environ.get(DBT_PARENT_PID_VARIABLE)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(parent):  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Plugin(BasePlugin):
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        die_with_parent()
         config.setdefault("extension_directory", extension_directory())
         temp_directory = config.get("temp_directory")
         if temp_directory:

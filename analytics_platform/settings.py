@@ -13,6 +13,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Set for the dbt processes the platform starts: their pid of the parent (see dbt_plugin.die_with_parent).
+DBT_PARENT_PID_VARIABLE = "ANALYTICS_DBT_PARENT_PID"
 
 
 def _path(var: str, default: Path) -> Path:

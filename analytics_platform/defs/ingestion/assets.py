@@ -16,6 +16,7 @@ import dagster as dg
 from analytics_platform.defs.ingestion.checks import raw_asset_key, run_table_checks, table_check_specs
 from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, load_contracts
 from analytics_platform.defs.ingestion.files import scan_landing
+from analytics_platform.defs.ingestion.ledger import loads_since
 from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY, IngestReport, ingest
 from analytics_platform.resources import WarehouseResource
 
@@ -95,14 +96,38 @@ def build_raw_assets() -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             report = ingest(con, files, contracts, settings.quarantine_dir, context.run_id, wanted, context.log.info)
             yield from _results(context, report)
+            recovered = yield from _unannounced(context, con, [c for c in contracts if c.name not in report.targets()])
             # Table checks run on what is committed, for tables that got data (or were asked for).
             for c in contracts:
                 names = {k.name for k in context.selected_asset_check_keys if k.asset_key == raw_asset_key(c.name)} - {CONTRACT_CHECK}
                 materialized = raw_asset_key(c.name) in context.selected_asset_keys
-                if names and (c.name in report.loaded or not materialized):
+                if names and (c.name in report.loaded or c.name in recovered or not materialized):
                     yield from run_table_checks(con, c, names)
 
     return raw_tables
+
+
+def _unannounced(context: dg.AssetExecutionContext, con, contracts: list[Contract]) -> Iterator[Any]:
+    """Materialize tables holding files that a run committed but died before reporting (kill -9, OOM).
+
+    Without this, the data is in the table but no materialization says so: the dbt models above
+    it would never be rebuilt from it. Returns the names of the tables it materialized.
+    """
+    recovered = set()
+    for c in contracts:
+        key = raw_asset_key(c.name)
+        if key not in context.selected_asset_keys:
+            continue
+        latest = context.instance.get_latest_materialization_event(key)
+        files, rows = loads_since(con, c.qualified_table, latest.timestamp if latest else None, context.run_id)
+        if not files:
+            continue
+        context.log.warning(f"{c.name}: {files} file(s) committed by an interrupted run were never reported: materializing them now")
+        recovered.add(c.name)
+        yield dg.MaterializeResult(asset_key=key, metadata={"files_loaded": 0, "rows_loaded": 0, "files_recovered": files, "rows_recovered": rows})
+        yield dg.AssetCheckResult(asset_key=key, check_name=CONTRACT_CHECK, passed=True,
+                                  metadata={"quarantined": dg.MetadataValue.json([]), "added_columns": []})
+    return recovered
 
 
 def _results(context: dg.AssetExecutionContext, report: IngestReport) -> Iterator[Any]:

@@ -6,6 +6,7 @@ files no snapshot references. Measured at scale 1 after ingestion: 20 → 11 dat
 
 import dagster as dg
 
+from analytics_platform.defs.maintenance.run_recovery import run_recovery
 from analytics_platform.resources import WarehouseResource
 
 
@@ -34,4 +35,4 @@ maintenance_schedule = dg.ScheduleDefinition(
     job=warehouse_maintenance, cron_schedule="30 3 * * *", default_status=dg.DefaultScheduleStatus.RUNNING
 )
 
-defs = dg.Definitions(jobs=[warehouse_maintenance], schedules=[maintenance_schedule])
+defs = dg.Definitions(jobs=[warehouse_maintenance], schedules=[maintenance_schedule], sensors=[run_recovery])

@@ -37,7 +37,7 @@ from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
-from analytics_platform.settings import DBT_PROJECT_DIR, Settings, load_settings
+from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, Settings, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
 _SOURCES = ("models", "macros", "seeds", "snapshots", "tests")
@@ -111,6 +111,8 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
         # above one new raw table) must not run reconciliation tests against marts it left as
         # they were. dagster-dbt overrides this when it selects specific checks.
         "DBT_INDIRECT_SELECTION": "cautious",
+        # dbt dies with this process (dbt_plugin.die_with_parent): a killed run leaves no dbt behind.
+        DBT_PARENT_PID_VARIABLE: str(os.getpid()),
     }
     with _ENV_LOCK:
         saved = {key: os.environ.get(key) for key in values}
