@@ -72,7 +72,7 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, tags: dict[str, str
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance, asset_selection=unpartitioned, raise_on_error=False, tags=tags,
-        run_config={"ops": {"raw_tables": {"config": {"settle_seconds": 0.0}}}},
+        run_config={"ops": {"raw_tables": {"config": {"settle_seconds": 0.0, "every_table": True}}}},
     )
     results = [result]
     # Partitioned assets (e.g. one profile per uncontracted dataset): every known partition.

@@ -53,6 +53,9 @@ class IngestConfig(dg.Config):
 
     files: list[str] = []
     settle_seconds: float = 2.0
+    # Materialize every selected table, new files or not (``materialize``: every asset once, so
+    # the dbt models above are built even when the files were loaded by an earlier, killed run).
+    every_table: bool = False
 
 
 def build_raw_assets() -> dg.AssetsDefinition:
@@ -96,7 +99,8 @@ def build_raw_assets() -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             report = ingest(con, files, contracts, settings.quarantine_dir, context.run_id, wanted, context.log.info)
             yield from _results(context, report)
-            recovered = yield from _unannounced(context, con, [c for c in contracts if c.name not in report.targets()])
+            unchanged = [c for c in contracts if c.name not in report.targets()]
+            recovered = yield from _without_new_files(context, con, unchanged, config.every_table)
             # Table checks run on what is committed, for tables that got data (or were asked for).
             for c in contracts:
                 names = {k.name for k in context.selected_asset_check_keys if k.asset_key == raw_asset_key(c.name)} - {CONTRACT_CHECK}
@@ -107,11 +111,11 @@ def build_raw_assets() -> dg.AssetsDefinition:
     return raw_tables
 
 
-def _unannounced(context: dg.AssetExecutionContext, con, contracts: list[Contract]) -> Iterator[Any]:
-    """Materialize tables holding files that a run committed but died before reporting (kill -9, OOM).
-
-    Without this, the data is in the table but no materialization says so: the dbt models above
-    it would never be rebuilt from it. Returns the names of the tables it materialized.
+def _without_new_files(context: dg.AssetExecutionContext, con, contracts: list[Contract], every_table: bool) -> Iterator[Any]:
+    """Materialize the selected tables that got no new file in this run, when asked to, or when they
+    hold files that a run committed but died before reporting (kill -9, OOM): without that, the
+    data would be in the table with no materialization saying so, and the dbt models above it
+    would not be rebuilt from it. Returns the names of the tables it materialized.
     """
     recovered = set()
     for c in contracts:
@@ -120,9 +124,10 @@ def _unannounced(context: dg.AssetExecutionContext, con, contracts: list[Contrac
             continue
         latest = context.instance.get_latest_materialization_event(key)
         files, rows = loads_since(con, c.qualified_table, latest.timestamp if latest else None, context.run_id)
-        if not files:
+        if files:
+            context.log.warning(f"{c.name}: {files} file(s) committed by an interrupted run were never reported: materializing them now")
+        elif not every_table:
             continue
-        context.log.warning(f"{c.name}: {files} file(s) committed by an interrupted run were never reported: materializing them now")
         recovered.add(c.name)
         yield dg.MaterializeResult(asset_key=key, metadata={"files_loaded": 0, "rows_loaded": 0, "files_recovered": files, "rows_recovered": rows})
         yield dg.AssetCheckResult(asset_key=key, check_name=CONTRACT_CHECK, passed=True,
