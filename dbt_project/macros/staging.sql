@@ -22,7 +22,11 @@
 {% macro keep_latest_version(primary_key, incremental_key, relation, where=none) -%}
     {%- set keys = [primary_key] if primary_key is string else primary_key -%}
     {%- set versions -%}
-        {%- if where -%} (select * from {{ relation }} where {{ where }}) {%- else -%} {{ relation }} {%- endif -%}
+        {%- if where -%}
+            (select * from {{ relation }} where {{ where }})
+        {%- else -%}
+            {{ relation }}
+        {%- endif -%}
     {%- endset -%}
     {%- set same_key -%}
         {%- for key in keys -%}

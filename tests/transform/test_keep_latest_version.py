@@ -20,7 +20,8 @@ from analytics_platform.settings import DBT_PROJECT_DIR
 from .support import query
 
 MACROS = (DBT_PROJECT_DIR / "macros" / "staging.sql").read_text()
-MACRO_CALL = re.compile(r"keep_latest_version\((.+?), source\('(\w+)', '(\w+)'\)")
+# a call may span lines (dbt_project/.sqlfluff limits them to 100 characters)
+MACRO_CALL = re.compile(r"keep_latest_version\(\s*(.+?),\s*source\('(\w+)', '(\w+)'\)", re.DOTALL)
 
 
 def keep_latest_version(primary_key: str | list[str], incremental_key: str, relation: str, where: str | None = None) -> str:

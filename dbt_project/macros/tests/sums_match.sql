@@ -1,6 +1,8 @@
 {#- Fails when sum(`column_name`) of `model` differs from sum(`compare_column`) of
     `compare_model` by more than `tolerance` (reconciles an aggregate with its detail). -#}
-{% test sums_match(model, column_name, compare_model, compare_column, compare_where=None, tolerance=0) %}
+{% test sums_match(
+    model, column_name, compare_model, compare_column, compare_where=None, tolerance=0
+) %}
 
 with
 

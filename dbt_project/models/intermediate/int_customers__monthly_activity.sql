@@ -4,24 +4,25 @@ with
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('stg_shop__orders') }}
 
 ),
 
 sessions as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('stg_web__sessions') }}
     where customer_id is not null
 
 ),
 
 monthly_orders as (
 
+    -- orders and revenue as fct_orders defines them: a cancelled order counts for neither
     select
         customer_id,
         date_trunc('month', order_date) as activity_month,
-        count(*) filter (where not is_cancelled) as orders,
-        sum(revenue) as revenue
+        count(*) filter (where status != 'cancelled') as orders,
+        sum(case when status = 'cancelled' then 0 else order_total end) as revenue
     from orders
     group by all
 

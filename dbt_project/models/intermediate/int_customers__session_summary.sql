@@ -4,7 +4,7 @@ with
 
 sessions as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('stg_web__sessions') }}
     where customer_id is not null
 
 ),

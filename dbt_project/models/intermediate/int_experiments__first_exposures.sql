@@ -36,7 +36,8 @@ final as (
         first_exposures.exposure_session_id,
         first_exposures.exposures,
         -- orders count from the exposure's session on; fall back to the exposure time
-        coalesce(sessions.started_at, first_exposures.first_exposed_at) as exposure_session_started_at
+        coalesce(sessions.started_at, first_exposures.first_exposed_at)
+            as exposure_session_started_at
 
     from first_exposures
     left join sessions on first_exposures.exposure_session_id = sessions.session_id

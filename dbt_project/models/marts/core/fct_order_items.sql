@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_item_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tags=['incremental'],
-    )
-}}
+{{ incremental_config('order_item_id') }}
 
 {#-
     Incremental: a line is rebuilt when it, its order (status) or its product changed after the

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tags=['incremental'],
-    )
-}}
+{{ incremental_config('order_id') }}
 
 {#-
     Incremental: an order is rebuilt whenever a new version of it, a new line or a new payment
@@ -53,7 +45,7 @@ item_totals as (
         sum(quantity) as item_count,
         max(_loaded_at) as _loaded_at
     from order_items
-    where order_id in (select order_id from orders_to_build)
+    where order_id in (select orders_to_build.order_id from orders_to_build)
     group by order_id
 
 ),
@@ -66,7 +58,7 @@ payment_totals as (
         -sum(amount) filter (where amount < 0) as amount_refunded,
         max(_loaded_at) as _loaded_at
     from payments
-    where order_id in (select order_id from orders_to_build)
+    where order_id in (select orders_to_build.order_id from orders_to_build)
     group by order_id
 
 ),

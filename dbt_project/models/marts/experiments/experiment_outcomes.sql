@@ -39,7 +39,9 @@ orders_after_exposure as (
     from first_exposures
     inner join orders on first_exposures.customer_id = orders.customer_id
     left join sessions on orders.session_id = sessions.session_id
-    where coalesce(sessions.started_at, orders.ordered_at) >= first_exposures.exposure_session_started_at
+    where
+        coalesce(sessions.started_at, orders.ordered_at)
+        >= first_exposures.exposure_session_started_at
     group by all
 
 ),
@@ -55,12 +57,15 @@ final as (
         first_exposures.exposure_session_id,
         first_exposures.customer_id is not null as is_exposed,
         coalesce(orders_after_exposure.orders, 0) as orders_after_exposure,
-        coalesce(orders_after_exposure.orders_not_cancelled, 0) as orders_not_cancelled_after_exposure,
+        coalesce(orders_after_exposure.orders_not_cancelled, 0)
+            as orders_not_cancelled_after_exposure,
         coalesce(orders_after_exposure.orders, 0) > 0 as converted_after_exposure,
-        cast(coalesce(orders_after_exposure.revenue, 0) as decimal(18, 2)) as revenue_after_exposure,
+        cast(coalesce(orders_after_exposure.revenue, 0) as decimal(18, 2))
+            as revenue_after_exposure,
         orders_after_exposure.first_order_at as first_order_after_exposure_at,
-        date_diff('second', first_exposures.first_exposed_at, orders_after_exposure.first_order_at) / 86400.0
-            as days_to_first_order
+        date_diff(
+            'second', first_exposures.first_exposed_at, orders_after_exposure.first_order_at
+        ) / 86400.0 as days_to_first_order
 
     from assignments
     left join first_exposures

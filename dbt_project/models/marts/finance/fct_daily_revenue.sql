@@ -78,11 +78,27 @@ daily_spend as (
 
 cells as (
 
-    select date_day, channel, country_code from daily_orders
+    select
+        date_day,
+        channel,
+        country_code
+    from daily_orders
+
     union
-    select date_day, channel, country_code from daily_sessions
+
+    select
+        date_day,
+        channel,
+        country_code
+    from daily_sessions
+
     union
-    select date_day, channel, country_code from daily_spend
+
+    select
+        date_day,
+        channel,
+        country_code
+    from daily_spend
 
 ),
 
@@ -110,9 +126,18 @@ final as (
         round(daily_orders.revenue / nullif(daily_spend.ad_spend, 0), 4) as return_on_ad_spend
 
     from cells
-    left join daily_orders using (date_day, channel, country_code)
-    left join daily_sessions using (date_day, channel, country_code)
-    left join daily_spend using (date_day, channel, country_code)
+    left join daily_orders
+        on cells.date_day = daily_orders.date_day
+        and cells.channel = daily_orders.channel
+        and cells.country_code = daily_orders.country_code
+    left join daily_sessions
+        on cells.date_day = daily_sessions.date_day
+        and cells.channel = daily_sessions.channel
+        and cells.country_code = daily_sessions.country_code
+    left join daily_spend
+        on cells.date_day = daily_spend.date_day
+        and cells.channel = daily_spend.channel
+        and cells.country_code = daily_spend.country_code
 
 )
 

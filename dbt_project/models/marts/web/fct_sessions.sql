@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='session_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tags=['incremental'],
-    )
-}}
+{{ incremental_config('session_id') }}
 
 {#-
     One row per web session with its funnel counts. Incremental: a session is rebuilt when it
@@ -30,19 +22,20 @@ events as (
 
 {#- The keys to rebuild, selected once (the staging views de-duplicate whole raw tables each
     time they are read) and kept as a small keys-only CTE that filters both inputs. -#}
-{%- if is_incremental() %}
+{% if is_incremental() %}
 
-changed_sessions as materialized (
-    {{ changed_keys('session_id', [ref('stg_web__sessions'), ref('stg_web__events')]) }}
-),
-{%- endif %}
+    changed_sessions as materialized (
+        {{ changed_keys('session_id', [ref('stg_web__sessions'), ref('stg_web__events')]) }}
+    ),
+
+{% endif %}
 
 sessions_to_build as (
 
     select * from sessions
-    {%- if is_incremental() %}
-    where session_id in (select session_id from changed_sessions)
-    {%- endif %}
+    {% if is_incremental() %}
+        where session_id in (select changed_sessions.session_id from changed_sessions)
+    {% endif %}
 
 ),
 
@@ -60,9 +53,9 @@ event_counts as (
         max(occurred_at) as last_event_at,
         max(_loaded_at) as _loaded_at
     from events
-    {%- if is_incremental() %}
-    where session_id in (select session_id from changed_sessions)
-    {%- endif %}
+    {% if is_incremental() %}
+        where session_id in (select changed_sessions.session_id from changed_sessions)
+    {% endif %}
     group by session_id
 
 ),

@@ -2,7 +2,9 @@ with
 
 latest_versions as (
 
-    {{ keep_latest_version(['experiment_id', 'customer_id'], 'assigned_at', source('experiments', 'assignments')) }}
+    {{ keep_latest_version(
+        ['experiment_id', 'customer_id'], 'assigned_at', source('experiments', 'assignments')
+    ) }}
 
 ),
 

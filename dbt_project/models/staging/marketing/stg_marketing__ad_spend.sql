@@ -2,7 +2,9 @@ with
 
 latest_versions as (
 
-    {{ keep_latest_version(['spend_date', 'channel', 'country_code'], 'spend_date', source('marketing', 'ad_spend')) }}
+    {{ keep_latest_version(
+        ['spend_date', 'channel', 'country_code'], 'spend_date', source('marketing', 'ad_spend')
+    ) }}
 
 ),
 

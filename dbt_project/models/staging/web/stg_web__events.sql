@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='event_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tags=['incremental'],
-    )
-}}
+{{ incremental_config('event_id') }}
 
 {#-
     The largest source (~10M rows at scale 10) is staged as an incremental table rather than a
@@ -24,9 +16,9 @@
 
 with
 
+-- the tracker sometimes sends an event twice
 latest_versions as (
 
-    -- the tracker sometimes sends an event twice
     {{ keep_latest_version('event_id', 'occurred_at', source('web', 'events'),
         where=changed_events if is_incremental() else none) }}
 

@@ -1,14 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='session_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        tags=['incremental'],
-    )
-}}
+{{ incremental_config('session_id') }}
 
-{#- Incremental table, not a view, for the same reason as stg_web__events (~3M rows at scale 10). -#}
+{#- An incremental table, not a view, for the same reason as stg_web__events
+    (~3M rows at scale 10). -#}
 
 {%- set changed_sessions -%}
     session_id in (
