@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 _RETRYABLE = ("database is locked", "database table is locked", "conflict", "Failed to commit", "write-write")
 
 
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB SQL (double quotes, embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def extension_directory() -> str:
     """Folder of the offline DuckDB extensions shipped by the ``duckdb-ext-*`` wheels."""
     import duckdb_ext  # namespace package: only data files

@@ -11,11 +11,11 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.defs.quality.alerts import Alert, alerts_source, send_alerts
-from analytics_platform.resources import WarehouseResource
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 from analytics_platform.settings import Settings
 from ml_assets.anomalies import detection
 from ml_assets.common import store
-from ml_assets.common.conventions import FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs
+from ml_assets.common.conventions import FCT_DAILY_REVENUE, GROUP, OWNERS, lake_inputs
 from ml_assets.common.metadata import md_table, table_metadata
 
 TABLE = "metric_anomalies"
@@ -63,7 +63,7 @@ def alerted_keys(con, settings: Settings) -> set[str]:
     owners=OWNERS,
     kinds={"numpy", "duckdb"},
     deps=[FCT_DAILY_REVENUE],
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     automation_condition=dg.AutomationCondition.eager(),
     description=(
         "Every day x metric (revenue, orders, conversion) with its expected value (median of the same weekday "

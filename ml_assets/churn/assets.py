@@ -10,10 +10,10 @@ beside them: ``features.py``, ``training.py``, ``registry.py`` (MLflow), ``scori
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WarehouseResource
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 from ml_assets.churn import drift, features, registry
 from ml_assets.common import store
-from ml_assets.common.conventions import FCT_SESSIONS, GROUP, OWNERS, POOL, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs
+from ml_assets.common.conventions import FCT_SESSIONS, GROUP, OWNERS, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs
 from ml_assets.common.history import NotEnoughHistory
 from ml_assets.common.metadata import md_table, skipped_for_short_history, table_metadata
 
@@ -41,7 +41,7 @@ def read_features(warehouse: WarehouseResource, split: str | None = None) -> pl.
     owners=OWNERS,
     kinds={"duckdb", "polars"},
     deps=[RAW_CUSTOMERS, RAW_ORDERS, FCT_SESSIONS],
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     automation_condition=dg.AutomationCondition.eager(),
     output_required=False,
     description=(
@@ -196,7 +196,7 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
     owners=OWNERS,
     kinds={"scikit-learn", "mlflow", "duckdb"},
     deps=[customer_features, churn_model],
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     automation_condition=dg.AutomationCondition.eager(),
     description=(
         "Churn probability of every current customer (active in the last 30 days) from the registry's "

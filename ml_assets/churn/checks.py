@@ -10,11 +10,10 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WarehouseResource
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 from ml_assets.churn import drift, registry
 from ml_assets.churn.assets import churn_model, customer_features, read_features
 from ml_assets.common import store
-from ml_assets.common.conventions import POOL
 from ml_assets.common.metadata import md_table
 
 DRIFT_TABLE = "feature_drift"
@@ -23,7 +22,7 @@ DRIFT_TABLE = "feature_drift"
 @dg.asset_check(
     asset=customer_features,
     name="feature_drift",
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     description="PSI of every model feature at the current cutoff against the champion's training data "
                 "(or this table's training rows before there is a champion). Warns when any PSI > 0.25; "
                 "each evaluation is kept in lake.ml.feature_drift, which the retrain sensor reads.",

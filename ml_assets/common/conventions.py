@@ -1,4 +1,4 @@
-"""Conventions shared by the ML assets: group, owner, pool, upstream keys, the input session."""
+"""Conventions shared by the ML assets: group, owner, upstream keys, the input session."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ml_assets.common import inputs
 
 GROUP = "ml"
 OWNERS = ["team:data-science"]
-POOL = "warehouse"
 
 # Upstream assets (dbt models are keyed by model name; raw tables by ["raw", "<source>__<table>"]).
 RAW_CUSTOMERS = dg.AssetKey(["raw", "shop__customers"])

@@ -6,9 +6,9 @@ The model, its backtest and the intervals are in ``model.py``.
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WarehouseResource
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 from ml_assets.common import store
-from ml_assets.common.conventions import FCT_DAILY_REVENUE, GROUP, OWNERS, POOL, lake_inputs
+from ml_assets.common.conventions import FCT_DAILY_REVENUE, GROUP, OWNERS, lake_inputs
 from ml_assets.common.history import NotEnoughHistory
 from ml_assets.common.metadata import md_table, skipped_for_short_history, table_metadata
 from ml_assets.forecast import model
@@ -23,7 +23,7 @@ BACKTEST_TABLE = "revenue_forecast_backtest"
     owners=OWNERS,
     kinds={"scikit-learn", "duckdb"},
     deps=[FCT_DAILY_REVENUE],
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     automation_condition=dg.AutomationCondition.eager(),
     output_required=False,
     description=(

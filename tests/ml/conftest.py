@@ -1,4 +1,5 @@
-"""Shared inputs of the ML tests: one generated shop (scale 1, fixed seed) as canonical relations.
+"""Shared inputs of the ML tests: the suite's generated shop (``sample_shop`` in tests/conftest.py:
+seed 42, scale 1, 120 days) as canonical relations.
 
 The algorithms are pure functions over DuckDB relations (see ``ml_assets/common/inputs.py``), so most
 tests feed them generator frames directly and compare with the generator's planted truth; one
@@ -14,11 +15,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from analytics_platform.sample_data import ShopData, generate
+from analytics_platform.sample_data import ShopData
 from ml_assets.churn import features, training
 from ml_assets.common import inputs
-
-SEED, SCALE, DAYS = 42, 1.0, 120
 
 
 def relations(tables: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
@@ -38,8 +37,8 @@ class ChurnSplit:
 
 
 @pytest.fixture(scope="session")
-def shop() -> ShopData:
-    return generate(seed=SEED, scale=SCALE, days=DAYS)
+def shop(sample_shop: ShopData) -> ShopData:
+    return sample_shop
 
 
 @pytest.fixture(scope="session")

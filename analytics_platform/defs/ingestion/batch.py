@@ -55,10 +55,10 @@ def stage_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[LandedFile, Fi
             first, fp = items[0]
             if any(f_fp.has_quote for _, f_fp in items):
                 return None  # records must be counted with a quote-aware parser: per-file path
-            dialect = readers._csv_dialect(con, first, readers.DUCKDB_ENCODINGS[fp.encoding or "utf-8"])
+            dialect = readers.sniff_csv_dialect(con, first, readers.DUCKDB_ENCODINGS[fp.encoding or "utf-8"])
             if not set(contract.required_columns) <= set(dialect["columns"]) or not dialect["has_header"]:
                 return None
-            readers._read_csv_text(con, paths, stage, dialect, path_column=PATH_COLUMN)
+            readers.read_csv_text(con, paths, stage, dialect, path_column=PATH_COLUMN)
             expected = {str(f.path): f_fp.records - 1 - int(dialect["skip_rows"] or 0) for f, f_fp in items}
             detected = dialect
         else:  # ndjson
@@ -68,7 +68,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[LandedFile, Fi
         counts = dict(con.execute(f"SELECT {PATH_COLUMN}, count(*) FROM {stage} GROUP BY ALL").fetchall())
         if any(counts.get(path, 0) != n for path, n in expected.items()):
             return None
-        staged = readers._finish(con, stage, {**detected, "columns": [c for c in detected["columns"] if c != PATH_COLUMN]},
+        staged = readers.validate_staged(con, stage, {**detected, "columns": [c for c in detected["columns"] if c != PATH_COLUMN]},
                                  contract, textual=contract.format != "parquet", exclude=(PATH_COLUMN,))
     except (duckdb.Error, Rejected):
         return None

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from analytics_platform.warehouse import with_retry
-from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, Contract, load_contracts, quote_ident
+from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, Contract, load_contracts
+from analytics_platform.warehouse import quote_ident, with_retry
 
 CONTRACTS = load_contracts()
 

@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from analytics_platform.warehouse import quote_ident
+
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FORMATS = ("csv", "parquet", "ndjson")
@@ -29,11 +31,6 @@ def check_identifier(name: str, what: str) -> str:
     if not IDENTIFIER.match(name):
         raise ContractError(f"{what} {name!r} is not a safe identifier ([a-z][a-z0-9_]*)")
     return name
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier for DuckDB SQL (double quotes, embedded quotes doubled)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ from datetime import datetime
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import Contract, quote_ident
+from analytics_platform.defs.ingestion.contracts import Contract
 from analytics_platform.defs.ingestion.readers import sql_literal
+from analytics_platform.warehouse import quote_ident
 
 CUSTOMER = "customer_id"
 LINKS = ("order_id", "session_id")  # ids of things that belong to one customer

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, UNCONTRACTED_SCHEMA, Contract, quote_ident
+from analytics_platform.defs.ingestion.contracts import RAW_SCHEMA, UNCONTRACTED_SCHEMA, Contract
+from analytics_platform.warehouse import quote_ident, with_retry
 
 LINEAGE_COLUMNS = "_source_file VARCHAR, _file_hash VARCHAR, _loaded_at TIMESTAMP"
 
@@ -60,8 +61,6 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...] = ()) -> None:
     """Meta tables, schemas, and one raw table per contract (so dbt sources exist before data)."""
-    from analytics_platform.warehouse import with_retry
-
     tables = "".join(
         f"CREATE TABLE IF NOT EXISTS {c.qualified_table} ("
         + ", ".join(f"{quote_ident(col.name)} {col.type}" for col in c.columns)

@@ -22,11 +22,11 @@ import duckdb
 
 from analytics_platform.defs.ingestion import erasure_filter, ledger, readers
 from analytics_platform.defs.ingestion.batch import PATH_COLUMN, batchable, stage_batch
-from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, contract_for, quote_ident
+from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, contract_for
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
 from analytics_platform.defs.ingestion.quarantine import quarantine_file
 from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
-from analytics_platform.warehouse import transaction, with_retry
+from analytics_platform.warehouse import quote_ident, transaction, with_retry
 
 CHUNK_BYTES = 256 << 20  # file bytes staged in memory per commit; bounds memory at scale 10
 UNCONTRACTED_KEY = "uncontracted"

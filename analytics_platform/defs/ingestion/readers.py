@@ -14,8 +14,9 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import Column, Contract, quote_ident
+from analytics_platform.defs.ingestion.contracts import Column, Contract
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile
+from analytics_platform.warehouse import quote_ident
 
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "CP1252"}
 DELIMITERS = (",", ";", "\t", "|")
@@ -44,7 +45,8 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str) -> dict[str, Any]:
+def sniff_csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str) -> dict[str, Any]:
+    """The dialect DuckDB's sniffer detects in ``file`` (delimiter, quote, header, columns)."""
     row = con.execute(
         "SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, HasHeader, Columns "
         f"FROM sniff_csv({sql_literal(str(file.path))}, encoding={sql_literal(encoding)}, sample_size=20480)"
@@ -76,7 +78,7 @@ def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple
     return None
 
 
-def _read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage: str, dialect: dict[str, Any], path_column: str | None = None) -> None:
+def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage: str, dialect: dict[str, Any], path_column: str | None = None) -> None:
     """Strict, explicit read of ``file`` (or a SQL list of paths) as text columns."""
     columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}"
     options = [
@@ -112,7 +114,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
     if encoding not in ("utf-8", "utf-16", "latin-1"):  # DuckDB reads only these natively
         con.execute("LOAD encodings")
     try:
-        dialect = _csv_dialect(con, file, encoding)
+        dialect = sniff_csv_dialect(con, file, encoding)
     except duckdb.Error as error:
         raise Rejected("malformed_csv", f"DuckDB's CSV sniffer failed: {str(error).splitlines()[0]}") from None
     required = contract.required_columns if contract else []
@@ -133,8 +135,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
                 "splits its header into the contract's columns.",
                 detected_columns=dialect["columns"],
             )
-    _read_csv_text(con, file, stage, dialect)
-    return _finish(con, stage, dialect, contract, textual=True)
+    read_csv_text(con, file, stage, dialect)
+    return validate_staged(con, stage, dialect, contract, textual=True)
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, contract: Contract | None) -> Staged:
@@ -145,7 +147,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, 
     except duckdb.Error as error:
         raise Rejected("malformed_parquet", f"Not a readable Parquet file: {str(error).splitlines()[0]}") from None
     columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
-    staged = _finish(con, stage, {"format": "parquet", "columns": columns}, contract, textual=False)
+    staged = validate_staged(con, stage, {"format": "parquet", "columns": columns}, contract, textual=False)
     staged.detected["rows_in_footer"] = int(declared_rows[0] or 0) if declared_rows else 0
     return staged
 
@@ -170,7 +172,7 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
         except duckdb.Error as error:
             raise Rejected("malformed_json", f"DuckDB could not infer a table: {str(error).splitlines()[0]}") from None
         columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
-        return _finish(con, stage, {"format": "ndjson", "columns": columns}, None, textual=False)
+        return validate_staged(con, stage, {"format": "ndjson", "columns": columns}, None, textual=False)
     keys = [
         r[0]
         for r in con.execute(
@@ -180,10 +182,14 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
     extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(k)}" for k in keys) or "NULL AS _empty"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract}{keep} FROM {stage}_objects")
     con.execute(f"DROP TABLE {stage}_objects")
-    return _finish(con, stage, {"format": "ndjson", "columns": keys}, contract, textual=True)
+    return validate_staged(con, stage, {"format": "ndjson", "columns": keys}, contract, textual=True)
 
 
-def _finish(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool, exclude: tuple[str, ...] = ()) -> Staged:
+def validate_staged(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool,
+                    exclude: tuple[str, ...] = ()) -> Staged:
+    """Check the staged rows against ``contract`` (required columns present, values cast to the
+    declared types, no empty required values): raises ``Rejected``, else returns the ``Staged``
+    table with the SQL that casts it to the contract's columns."""
     rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # type: ignore[index]
     columns: list[str] = [c for c in detected["columns"] if c not in exclude]
     staged = Staged(stage, rows, columns, detected)

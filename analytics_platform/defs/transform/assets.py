@@ -27,10 +27,9 @@ from analytics_platform.defs.transform.project import (
     run_target_path,
 )
 from analytics_platform.defs.transform.translator import AnalyticsDbtTranslator
-from analytics_platform.resources import WarehouseResource
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 
 TRANSLATOR = AnalyticsDbtTranslator()
-POOL = "warehouse"
 
 
 class DbtBuildConfig(dg.Config):
@@ -59,7 +58,7 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     project=DBT_PROJECT,
     dagster_dbt_translator=TRANSLATOR,
     name="dbt_models",
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
 )
 def dbt_models(
     context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource

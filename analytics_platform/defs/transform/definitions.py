@@ -6,6 +6,7 @@ Needs the ``warehouse`` resource bound in ``analytics_platform/definitions.py``;
 
 import dagster as dg
 
+from analytics_platform.code_references import with_code_references
 from analytics_platform.defs.transform.assets import dbt_models
 from analytics_platform.defs.transform.gdpr import gdpr_erase_customer
 from analytics_platform.defs.transform.jobs import (
@@ -17,7 +18,7 @@ from analytics_platform.defs.transform.jobs import (
 from analytics_platform.defs.transform.project import dbt_resource
 
 defs = dg.Definitions(
-    assets=[dbt_models],
+    assets=with_code_references([dbt_models]),  # dbt keeps its own: each model's .sql
     jobs=[dbt_build_job, gdpr_erase_customer],
     schedules=[daily_dbt_build_schedule, weekly_full_refresh_schedule],
     sensors=[dbt_automation_sensor],

@@ -40,10 +40,9 @@ from pydantic import Field
 
 from analytics_platform.defs.ingestion.erasure_filter import list_erased_ids
 from analytics_platform.defs.ingestion.ledger import ERASURES_DDL
-from analytics_platform.defs.transform.assets import POOL
 from analytics_platform.defs.transform.project import dbt_environment, run_target_path
-from analytics_platform.resources import WarehouseResource
-from analytics_platform.warehouse import LAKE, transaction
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.warehouse import LAKE, quote_ident, transaction
 
 SKIPPED_SCHEMAS = ("meta", "reference", "information_schema", "pg_catalog")
 
@@ -51,10 +50,6 @@ SKIPPED_SCHEMAS = ("meta", "reference", "information_schema", "pg_catalog")
 class EraseCustomerConfig(dg.Config):
     customer_id: int = Field(description="The customer to erase everywhere.")
     rebuild_marts: bool = Field(default=True, description="Rebuild the dbt tables afterwards.")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def erasable_tables(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
@@ -96,7 +91,7 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: int, run_id: str
     for kind in ("order", "session"):
         column = f"{kind}_id"
         sources = [
-            f"SELECT {column} FROM {_q(s)}.{_q(t)} WHERE customer_id = $customer_id AND {column} IS NOT NULL"
+            f"SELECT {column} FROM {quote_ident(s)}.{quote_ident(t)} WHERE customer_id = $customer_id AND {column} IS NOT NULL"
             for (s, t), cols in tables.items()
             if {column, "customer_id"} <= cols
         ] or [f"SELECT NULL::VARCHAR AS {column} WHERE false"]
@@ -113,7 +108,7 @@ def erase_customer(con: duckdb.DuckDBPyConnection, customer_id: int, run_id: str
         deleted: dict[str, int] = {}
         records: list[list[Any]] = []
         for (schema, table), columns in sorted(tables.items()):
-            name = f"{_q(schema)}.{_q(table)}"
+            name = f"{quote_ident(schema)}.{quote_ident(table)}"
             where = _predicate(columns)
             params = {"customer_id": customer_id} if "customer_id" in columns else {}
             lineage = {r[0] for r in c.execute(f"DESCRIBE {name}").fetchall()} >= {"_source_file", "_file_hash"}
@@ -158,7 +153,7 @@ def _asset_key_for(table: str) -> dg.AssetKey:
     return dg.AssetKey([schema, name]) if schema == "raw" else dg.AssetKey([name])
 
 
-@dg.op(pool=POOL, description="Delete one customer from every warehouse table, purge old file versions, rebuild dbt tables.")
+@dg.op(pool=WAREHOUSE_POOL, description="Delete one customer from every warehouse table, purge old file versions, rebuild dbt tables.")
 def erase_customer_everywhere(
     context: dg.OpExecutionContext, config: EraseCustomerConfig, warehouse: WarehouseResource, dbt: DbtCliResource
 ) -> Iterator[Any]:

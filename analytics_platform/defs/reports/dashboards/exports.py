@@ -14,10 +14,10 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from analytics_platform.defs.ingestion.contracts import quote_ident
 from analytics_platform.defs.reports.dashboards.common import existing_tables, human_size
 from analytics_platform.defs.reports.files import replaced_atomically
 from analytics_platform.resources import WarehouseResource
+from analytics_platform.warehouse import quote_ident
 
 EXPORTABLE_SCHEMAS = ("marts", "ml")
 OPTIONS = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet, COMPRESSION zstd"}

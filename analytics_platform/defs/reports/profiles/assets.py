@@ -20,7 +20,7 @@ from analytics_platform.defs.reports.profiles import contract_suggestion, dashbo
 from analytics_platform.defs.reports.profiles.datasets import dataset_state, table_exists
 from analytics_platform.defs.reports.profiles.formatting import num, pct
 from analytics_platform.defs.reports.profiles.profile import compute_profile
-from analytics_platform.resources import WarehouseResource
+from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 
 GROUP = "reports"
 OWNERS = ["team:analytics"]
@@ -71,7 +71,7 @@ def _load_profile(warehouse: WarehouseResource, dataset: str) -> dict[str, Any]:
     owners=OWNERS,
     kinds={"duckdb", "python"},
     tags=TAGS,
-    pool="warehouse",
+    pool=WAREHOUSE_POOL,
     description=(
         "Profile of one uncontracted dataset (partition = dataset = table in `lake.uncontracted`): column types and kinds, "
         "null rates, distinct counts, histograms and top values, Pearson correlations, outliers (robust z-score), time "

@@ -13,8 +13,8 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import quote_ident
 from analytics_platform.defs.reports.profiles.sql import aggregate, jsonable
+from analytics_platform.warehouse import quote_ident
 
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
 FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}

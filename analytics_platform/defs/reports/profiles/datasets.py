@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, quote_ident
+from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA
+from analytics_platform.warehouse import quote_ident
 
 LINEAGE_COLUMNS = ("_source_file", "_file_hash", "_loaded_at")
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import quote_ident
 from analytics_platform.defs.reports.profiles import columns as colmod
 from analytics_platform.defs.reports.profiles import correlations, distributions, keys, segments, timecols, trends
 from analytics_platform.defs.reports.profiles.columns import Col
 from analytics_platform.defs.reports.profiles.datasets import LINEAGE_COLUMNS, Dataset, qualified_table
 from analytics_platform.defs.reports.profiles.insights import generate
 from analytics_platform.defs.reports.profiles.sql import WORK_TABLE, aggregate, jsonable
+from analytics_platform.warehouse import quote_ident
 
 SAMPLE_LIMIT = 2_000_000
 EXACT_LIMIT = 250_000

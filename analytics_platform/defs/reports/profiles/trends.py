@@ -12,9 +12,9 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion.contracts import quote_ident
 from analytics_platform.defs.reports.profiles.columns import Col
 from analytics_platform.defs.reports.profiles.sql import WORK_TABLE, jsonable
+from analytics_platform.warehouse import quote_ident
 
 GRAINS = (("minute", 1 / 1440), ("hour", 1 / 24), ("day", 1.0), ("week", 7.0), ("month", 30.44), ("quarter", 91.31), ("year", 365.25))
 MAX_PERIODS = 60
