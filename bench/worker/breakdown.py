@@ -10,7 +10,7 @@ not exist or is not a function raises, and so does a function reached through tw
 same module under two names) or wrapped already. A phase entered again while it is running (a
 target calling another target of the same phase) is counted once, by its outermost call.
 
-Some targets are private to their module (``readers._finish``): they are named here, as strings,
+Some targets are private to their module (``loader._expected_rows``): they are named here, as strings,
 because they are the internals the breakdown is about; nothing imports them.
 """
 
@@ -53,9 +53,9 @@ TARGETS = (
     Target(f"{INGESTION}.loader", "stage_batch", STAGING[0]),
     Target(f"{INGESTION}.loader", "stage_file", STAGING[1]),
     Target(f"{INGESTION}.loader", "_expected_rows", "stage: per-file record count"),
-    # Called from both staging paths (batch.py reaches them as ``readers._finish`` too).
-    Target(f"{INGESTION}.readers", "_csv_dialect", "  of which: sniff dialect", within=STAGING),
-    Target(f"{INGESTION}.readers", "_finish", "  of which: validate (cast probes)", within=STAGING),
+    # Called from both staging paths (batch.py imports them from readers too).
+    Target(f"{INGESTION}.readers", "sniff_csv_dialect", "  of which: sniff dialect", within=STAGING),
+    Target(f"{INGESTION}.readers", "validate_staged", "  of which: validate (cast probes)", within=STAGING),
     Target(f"{INGESTION}.loader", "transaction", "commit: insert + ledger (transaction)"),
     Target(f"{INGESTION}.loader", "quarantine_file", "quarantine"),
     Target(f"{INGESTION}.assets", "run_table_checks", "table checks (reconciliation, pk, not-null)"),
