@@ -2,7 +2,7 @@
 
     up           sample data into the landing folder (if empty), dbt manifest, then `dagster dev`
                  on 127.0.0.1:3000 with sensors and automation on: data flows without a click.
-    test         the test suite (pytest; extra arguments are passed on).
+    test         the test suite (pytest; extra arguments are passed on); `test --fast`: the quick lane.
     materialize  headless one-shot: ingest what is landed and materialize every asset once;
                  exits non-zero if a run step or an ERROR-severity check fails.
     generate     (re)write the sample data: `generate --scale 10 --days 120`.
@@ -79,6 +79,11 @@ def up(args: argparse.Namespace) -> int:
 
 
 def test(rest: list[str]) -> int:
+    """The whole suite (what CI runs), or with ``--fast`` the edit-test loop's lane: no browser, no
+    whole-platform run (markers: pyproject.toml; which tests carry them: tests/conftest.py).
+    Everything else is passed on to pytest; a later ``-m`` overrides the lane's."""
+    if "--fast" in rest:
+        rest = ["-m", "not slow and not browser", *(arg for arg in rest if arg != "--fast")]
     return subprocess.call([sys.executable, "-m", "pytest", *rest], cwd=PROJECT_ROOT)
 
 

@@ -21,7 +21,6 @@ from analytics_platform.defs.ingestion.contracts import load_contracts
 from analytics_platform.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-TRANSFORM_DIR = PROJECT_ROOT / "analytics_platform" / "defs" / "transform"
 VENV_BIN = Path(sys.executable).parent
 # What a lock problem looks like, from DuckDB's own file lock, SQLite's catalog lock, DuckLake's
 # commit conflicts (after its retries ran out) or dbt-duckdb.
@@ -40,10 +39,6 @@ def file_day(relative: str) -> str | None:
 
 def dbt_models_exist() -> bool:
     return any((DBT_PROJECT / "models").rglob("*.sql")) and (VENV_BIN / "dbt").exists()
-
-
-def transform_exists() -> bool:
-    return TRANSFORM_DIR.is_dir() and any(TRANSFORM_DIR.glob("*.py"))
 
 
 @dataclass

@@ -90,7 +90,6 @@ def test_kill_during_ingestion_then_rerun_equals_a_clean_run(point, clean_run, s
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not helpers.transform_exists(), reason="dbt layer absent: analytics_platform/defs/transform does not exist yet")
 def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(built_platform, tmp_path):
     """The Dagster run of the dbt assets (run worker + its `dbt build` child) killed with -9 as dbt
     starts the first incremental model (a merge into an existing table: the riskiest moment), then

@@ -2,7 +2,8 @@
 daemon) on a free loopback port with its own DAGSTER_HOME, state and landing folders.
 
 Nothing is downloaded: the browser is ``/usr/bin/chromium`` (never ``playwright install``) and
-every test blocks the network it does not need. A failing test leaves a screenshot (and the
+every test blocks the network it does not need. Without that chromium the browser tests are
+skipped, except under ``CI=true``, where they fail. A failing test leaves a screenshot (and the
 Dagster logs) in ``test-artifacts/`` (git-ignored).
 """
 
@@ -62,7 +63,10 @@ def browser():
     # per module, and requested after a module's data fixtures: Dagster's in-process runs must not
     # run inside playwright's event loop
     if not CHROMIUM.exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+        reason = f"no chromium at {CHROMIUM} (Debian: apt-get install chromium; .ci/run installs it)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{reason}: CI runs every browser test, a missing browser is a failure", pytrace=False)
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
