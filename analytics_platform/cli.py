@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -67,15 +66,13 @@ def up(args: argparse.Namespace) -> int:
     _recover_dead_runs()
     _ensure_sample_data(args.scale, args.days)
     _prepare_dbt()
-    cmd = ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    executable = str(Path(sys.executable).parent / "dagster")  # the venv's dagster, PATH or not
+    cmd = [executable, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI: http://{args.host}:{args.port}  (Ctrl-C stops; state in {os.environ['DAGSTER_HOME']})", flush=True)
+    from analytics_platform.serve import serve
+
     # Run from DAGSTER_HOME: dagster warns about a dagster.yaml in the working directory otherwise.
-    os.chdir(os.environ["DAGSTER_HOME"])
-    executable = str(Path(sys.executable).parent / cmd[0])  # the venv's dagster, PATH or not
-    # Started in the background by a script (`nohup … &`), this process has SIGINT ignored, which
-    # exec keeps; dagster dev then maps SIGTERM onto that ignored handler and could not be stopped.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.execv(executable, [executable, *cmd[1:]])
+    return serve(cmd, Path(os.environ["DAGSTER_HOME"]))
 
 
 def test(rest: list[str]) -> int:

@@ -89,9 +89,11 @@ def is_dead(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
     if run.tags.get(HOST_TAG, socket.gethostname()) != socket.gethostname():
         return None
     process = run_process(instance, run)
-    if process is None:
-        return None
-    pid, recorded_at = process
+    return None if process is None else process_gone(*process)
+
+
+def process_gone(pid: int, recorded_at: float) -> str | None:
+    """Why the process ``pid``, recorded at ``recorded_at`` (epoch), is gone; None if it runs."""
     started = process_started_at(pid)
     if started is None:
         return f"its process (pid {pid}) no longer exists: killed (out of memory, kill -9) or the machine restarted"
@@ -100,7 +102,7 @@ def is_dead(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
     return None
 
 
-def _runs_holding_slots(instance: dg.DagsterInstance) -> set[str]:
+def runs_holding_slots(instance: dg.DagsterInstance) -> set[str]:
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return set()
@@ -122,7 +124,7 @@ def recover(instance: dg.DagsterInstance, log: Callable[[str], None] = print) ->
         instance.report_run_failed(run, message=message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         recovered.append(Recovered(run.run_id, run.job_name, run.status.value, reason))
-    for run_id in _runs_holding_slots(instance):
+    for run_id in runs_holding_slots(instance):
         run = instance.get_run_by_id(run_id)
         if run is not None and not run.is_finished:
             continue

@@ -123,7 +123,10 @@ def _without_new_files(context: dg.AssetExecutionContext, con, contracts: list[C
         if key not in context.selected_asset_keys:
             continue
         latest = context.instance.get_latest_materialization_event(key)
-        files, rows = loads_since(con, c.qualified_table, latest.timestamp if latest else None, context.run_id)
+        # Loads of runs this instance knows: a run it never saw is not its to report.
+        loads = [n for run, n in loads_since(con, c.qualified_table, latest.timestamp if latest else None, context.run_id).items()
+                 if context.instance.has_run(run)]
+        files, rows = sum(f for f, _ in loads), sum(r for _, r in loads)
         if files:
             context.log.warning(f"{c.name}: {files} file(s) committed by an interrupted run were never reported: materializing them now")
         elif not every_table:

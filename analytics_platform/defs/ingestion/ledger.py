@@ -88,11 +88,11 @@ def current_versions(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int
     return {f: (h, v, t) for f, h, v, t in rows}
 
 
-def loads_since(con: duckdb.DuckDBPyConnection, table: str, since_utc: float | None, run_id: str) -> tuple[int, int]:
-    """(files, rows) loaded into ``table`` after ``since_utc`` (epoch; None = ever) by runs other than ``run_id``."""
-    files, rows = con.execute(
-        "SELECT count(*), coalesce(sum(rows_loaded), 0)::BIGINT FROM meta.ingest_ledger WHERE target_table = ? "
-        "AND status = 'loaded' AND run_id <> ? AND loaded_at > make_timestamp((? * 1e6)::BIGINT)",
+def loads_since(con: duckdb.DuckDBPyConnection, table: str, since_utc: float | None, run_id: str) -> dict[str, tuple[int, int]]:
+    """Per other run: (files, rows) it loaded into ``table`` after ``since_utc`` (epoch; None = ever)."""
+    rows = con.execute(
+        "SELECT run_id, count(*), coalesce(sum(rows_loaded), 0)::BIGINT FROM meta.ingest_ledger WHERE target_table = ? "
+        "AND status = 'loaded' AND run_id <> ? AND loaded_at > make_timestamp((? * 1e6)::BIGINT) GROUP BY run_id",
         [table, run_id, 0.0 if since_utc is None else since_utc],
-    ).fetchone()
-    return int(files), int(rows)
+    ).fetchall()
+    return {r: (int(files), int(n)) for r, files, n in rows}

@@ -96,12 +96,13 @@ class AnalyticsDbtTranslator(DagsterDbtTranslator):
 def automation_condition_for(props: Mapping[str, Any]) -> dg.AutomationCondition | None:
     """Models and the snapshot refresh as soon as their upstream data changed (eager): a raw load
     triggers staging and the marts above it in one run, never while a run of theirs is in
-    progress. Seeds only when missing or changed in code (their data lives in git)."""
+    progress. Seeds when missing (unless their last build failed) or changed in code (their data
+    lives in git). Not ``on_missing()``: it fires only when an asset *becomes* missing, never for
+    one that was missing when the sensor first looked (a seed no model reads stayed unbuilt)."""
     resource_type = props.get("resource_type")
     if resource_type == "seed":
-        return (
-            dg.AutomationCondition.on_missing() | dg.AutomationCondition.code_version_changed()
-        ) & ~dg.AutomationCondition.in_progress()
+        missing = dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
+        return (missing | dg.AutomationCondition.code_version_changed()) & ~dg.AutomationCondition.in_progress()
     if resource_type in ("model", "snapshot"):
         return dg.AutomationCondition.eager()
     return None
