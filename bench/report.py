@@ -153,7 +153,8 @@ def render(results: dict) -> str:
     # --- latency ---------------------------------------------------------------------------------
     lines += ["", "## Latency: file dropped → mart refreshed (`dagster dev`, goal ≤ 20 s)", "",
               "Seconds after the day's files were renamed into the landing folder. *Ingested*: the ledger lists them; *mart "
-              "refreshed*: `marts.fct_orders` has grown; *all runs done*: the last run ended (no run active for the next 20 s, longer than an automation tick).", "",
+              "refreshed*: `marts.fct_orders` has grown; *all runs done*: the last run ended "
+              "(no run active for the next 20 s, longer than an automation tick).", "",
               "| scale | ingested | mart refreshed | all runs done | UI ready | listening on | clean shutdown | peak RSS |",
               "|---|---|---|---|---|---|---|---|"]
     breakdown = []

@@ -199,7 +199,6 @@ class ScaleRun:
             self.results["latency"] = {"available": False, "reason": "needs a successful cold build"}
             return
         from analytics_platform.resources import WarehouseResource
-
         from bench import latency
 
         settings = WarehouseResource(state_dir=str(self.state), landing_dir=str(self.landing)).settings

@@ -69,7 +69,7 @@ def _anomaly_days(rng: np.random.Generator, days: int, n: int) -> list[int]:
     lo, hi = 7, days - 8
     edges = np.linspace(lo, hi + 1, n + 1)
     picked = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=False):
         left, right = int(np.ceil(a)) + 4, int(np.floor(b)) - 4
         picked.append(int(rng.integers(left, max(left, right) + 1)))
     return picked
@@ -96,7 +96,7 @@ def build_calendar(seed: int, days: int, start_date: dt.date) -> Calendar:
     if n:
         order = [str(k) for k in rng.permutation(list(ANOMALY_TYPES))]
         kinds = (order * 2)[:n]
-        for day, kind in zip(_anomaly_days(rng, days, n), kinds):
+        for day, kind in zip(_anomaly_days(rng, days, n), kinds, strict=False):
             mechanism, mult, metrics, direction = ANOMALY_TYPES[kind]
             target = {"outage": session_mult, "traffic_surge": session_mult,
                       "promo": cart_mult, "payment_bug": buy_mult}[kind]

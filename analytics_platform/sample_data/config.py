@@ -72,7 +72,7 @@ CHURN = {
     "b_bad_order": 2.5,
     "b_engagement": 2.0,
     "engagement_reference": ENGAGEMENT_MEDIAN,
-    "b_channel": dict(zip(CHANNELS, (-0.3, 0.0, 1.0, -0.4, -0.7))),
+    "b_channel": dict(zip(CHANNELS, (-0.3, 0.0, 1.0, -0.4, -0.7), strict=False)),
 }
 
 # --- experiment ------------------------------------------------------------

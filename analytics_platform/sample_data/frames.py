@@ -19,6 +19,7 @@ from .funnel import EVENT_TYPES, Funnel
 from .products import Products
 from .sessions import Sessions
 
+
 def sessions_frame(sess: Sessions, start_s: np.ndarray, session_id: pl.Series,
                    start_date: dt.date, start_epoch: int) -> pl.DataFrame:
     """Final sessions, already filtered and time-sorted."""

@@ -17,9 +17,9 @@ import polars as pl
 from . import config as C
 from .calendar import build_calendar
 from .churn import churn_times, first_bad_s, hazards
+from .convert import ids, ts
 from .customers import build_customers, customer_rows
 from .experiment import experiment_truth, treated_sessions
-from .convert import ids, ts
 from .frames import events_frame, experiment_frames, products_frame, sessions_frame
 from .funnel import run_funnel
 from .marketing import ad_spend_frame, spend_noise
@@ -60,7 +60,7 @@ def generate(seed: int = 42, scale: float = 1.0, days: int = 120,
     if days < 1 or scale <= 0:
         raise ValueError("days must be >= 1 and scale > 0")
     start_epoch = int(dt.datetime(start_date.year, start_date.month, start_date.day,
-                                  tzinfo=dt.timezone.utc).timestamp())
+                                  tzinfo=dt.UTC).timestamp())
     cal = build_calendar(seed, days, start_date)
     products = build_products(seed, days)
     noise = spend_noise(seed, days)

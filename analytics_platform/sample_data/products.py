@@ -67,7 +67,7 @@ def build_products(seed: int, days: int) -> Products:
     noun = rng.integers(0, 5, N_PRODUCTS)
     category = [cats[c] for c in cat_idx]
     name = [f"{ADJECTIVES[a]} {NOUNS[c][n]} {i + 1:03d}"
-            for i, (a, c, n) in enumerate(zip(adj, category, noun))]
+            for i, (a, c, n) in enumerate(zip(adj, category, noun, strict=False))]
     popularity = rng.pareto(1.2, N_PRODUCTS) + 0.05
     popularity /= popularity.sum()
 

@@ -57,7 +57,7 @@ def build_truth(*, seed: int, scale: float, cal: Calendar, tables: dict[str, pl.
         "daily": [
             {"date": d, "revenue": round(r / 100, 2), "orders": o, "orders_not_cancelled": ok,
              "sessions": s}
-            for d, r, o, ok, s in zip(dates, revenue_cents, orders, orders_not_cancelled, sessions)
+            for d, r, o, ok, s in zip(dates, revenue_cents, orders, orders_not_cancelled, sessions, strict=False)
         ],
         "totals": {"revenue": round(sum(revenue_cents) / 100, 2), "orders": sum(orders),
                    "orders_not_cancelled": sum(orders_not_cancelled), "sessions": sum(sessions)},
@@ -69,12 +69,12 @@ def build_truth(*, seed: int, scale: float, cal: Calendar, tables: dict[str, pl.
             "mechanism": CHURN_MECHANISM,
             "params": C.CHURN,
             "engagement_distribution": {"median": C.ENGAGEMENT_MEDIAN, "log_sigma": C.ENGAGEMENT_SIGMA,
-                                        "channel_multiplier": dict(zip(C.CHANNELS, C.CHANNEL_ENGAGEMENT.tolist()))},
+                                        "channel_multiplier": dict(zip(C.CHANNELS, C.CHANNEL_ENGAGEMENT.tolist(), strict=False))},
             "summary": churn_summary(cust, churn_s, bad_s, days),
             "per_customer_file": "_customer_truth.parquet",
         },
         "seasonality": {
-            "weekly_multiplier": dict(zip(WEEKDAYS, C.WEEKLY.tolist())),
+            "weekly_multiplier": dict(zip(WEEKDAYS, C.WEEKLY.tolist(), strict=False)),
             "yearly": {"amplitude": C.YEARLY_AMPLITUDE, "peak_day_of_year": C.YEARLY_PEAK_DOY,
                        "formula": "1 + amplitude * cos(2*pi*(day_of_year - peak_day_of_year)/365.25)"},
             "trend": {"growth_per_day": C.TREND_GROWTH_PER_DAY, "formula": "exp(growth_per_day * day_index)",

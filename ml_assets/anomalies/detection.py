@@ -99,7 +99,7 @@ def detect(long: pl.DataFrame, z_alert: float = Z_ALERT, detected_at: dt.datetim
         severity=_severity_expr(z_alert),
         is_anomaly=(pl.col("z_score").abs() >= z_alert).fill_null(False),
         direction=pl.when(pl.col("z_score") >= 0).then(pl.lit("up")).otherwise(pl.lit("down")),
-        detected_at=pl.lit(detected_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).cast(pl.Datetime("us")),
+        detected_at=pl.lit(detected_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)).cast(pl.Datetime("us")),
     ).sort("date_day", "metric")
 
 

@@ -42,7 +42,7 @@ def feature_drift(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRe
     cutoff = current["cutoff"].max() if current.height else None
     with warehouse.connect() as con:
         store.append_rows(con, DRIFT_TABLE, table.with_columns(
-            evaluated_at=pl.lit(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).cast(pl.Datetime("us")),
+            evaluated_at=pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).cast(pl.Datetime("us")),
             feature_cutoff=pl.lit(cutoff).cast(pl.Datetime("us")), reference=pl.lit(against),
             model_version=pl.lit(champ.version if champ else None, dtype=pl.Utf8), run_id=pl.lit(context.run.run_id)))
     passed = not shifted

@@ -31,7 +31,7 @@ def reference(frame: pl.DataFrame, bins: int = BINS) -> dict:
         counts = frame[name].cast(pl.Utf8).fill_null("unknown").value_counts()
         total = max(int(counts["count"].sum()), 1)
         out[name] = {"kind": "categorical",
-                     "shares": {str(k): c / total for k, c in zip(counts[name].to_list(), counts["count"].to_list())}}
+                     "shares": {str(k): c / total for k, c in zip(counts[name].to_list(), counts["count"].to_list(), strict=False)}}
     return {"rows": frame.height, "features": out}
 
 
@@ -60,7 +60,7 @@ def psi(ref: dict, current: pl.DataFrame) -> pl.DataFrame:
         else:
             counts = current[name].cast(pl.Utf8).fill_null("unknown").value_counts()
             total = max(int(counts["count"].sum()), 1)
-            cur = {str(k): c / total for k, c in zip(counts[name].to_list(), counts["count"].to_list())}
+            cur = {str(k): c / total for k, c in zip(counts[name].to_list(), counts["count"].to_list(), strict=False)}
             levels = sorted(set(spec["shares"]) | set(cur))
             value = _psi(np.array([spec["shares"].get(k, 0.0) for k in levels]), np.array([cur.get(k, 0.0) for k in levels]))
         rows.append({"feature": name, "psi": value, "status": status(value)})

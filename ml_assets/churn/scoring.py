@@ -38,5 +38,5 @@ def score(model, features: pl.DataFrame, *, model_name: str, model_version: str,
     ).with_columns(
         risk_band=band,
         model_name=pl.lit(model_name), model_version=pl.lit(str(model_version)), model_run_id=pl.lit(run_id),
-        scored_at=pl.lit(scored_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)).cast(pl.Datetime("us")),
+        scored_at=pl.lit(scored_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)).cast(pl.Datetime("us")),
     )

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -169,7 +168,7 @@ def forecast(daily: pl.DataFrame, metrics: tuple[str, ...] = METRICS, horizon: i
     dates = daily["date_day"].to_list()
     last = dates[-1]
     future = [last + dt.timedelta(days=h) for h in range(1, horizon + 1)]
-    created = created_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     frames, backtests = [], []
     for metric in metrics:
         y = daily[metric].cast(pl.Float64).to_numpy()

@@ -51,7 +51,11 @@ CASES: dict[str, tuple[str, bytes | None, int | str]] = {
     "missing_required": ("shop/customers/missing.csv", csv(HEADER.replace(",email", ""), row(29).replace(",c29@example.com", "")), "missing_required_column"),
     "bad_type": ("shop/customers/badtype.csv", csv(HEADER, row(30), row(31).replace("31,", "thirty-one,", 1)), "type_cast_failed"),
     "required_null": ("shop/customers/nullreq.csv", csv(HEADER, row(32).replace("DE", "")), "required_null"),
-    "bad_json": ("web/sessions/bad.ndjson", b'{"session_id": "s1", "started_at": "2026-01-01 10:00:00", "channel": "x", "device": "d", "country_code": "DE"}\n{not json\n', "malformed_json"),
+    "bad_json": (
+        "web/sessions/bad.ndjson",
+        b'{"session_id": "s1", "started_at": "2026-01-01 10:00:00", "channel": "x", "device": "d", "country_code": "DE"}\n{not json\n',
+        "malformed_json",
+    ),
     "truncated_parquet": ("shop/orders/broken.parquet", None, "malformed_parquet"),
     "good_parquet": ("shop/orders/good.parquet", None, 1),
 }
@@ -76,7 +80,10 @@ def test_each_file_is_loaded_exactly_or_quarantined_with_its_reason(corpus):
     quarantine = dict(corpus.query("SELECT source_file, reason_code FROM meta.quarantine"))
     loaded = dict(corpus.query("SELECT source_file, rows_loaded FROM meta.ingest_ledger WHERE status = 'loaded'"))
     rows_by_file = dict(
-        corpus.query("SELECT _source_file, count(*) FROM raw.shop__customers GROUP BY ALL UNION ALL SELECT _source_file, count(*) FROM raw.shop__orders GROUP BY ALL")
+        corpus.query(
+            "SELECT _source_file, count(*) FROM raw.shop__customers GROUP BY ALL "
+            "UNION ALL SELECT _source_file, count(*) FROM raw.shop__orders GROUP BY ALL"
+        )
     )
     for name, (relative, _, expected) in CASES.items():
         if isinstance(expected, int):

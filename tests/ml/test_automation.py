@@ -13,7 +13,12 @@ from ml_assets.churn.assets import TRAINING_CODE_VERSION, TrainConfig, churn_mod
 from ml_assets.churn.checks import champion_challenger
 from ml_assets.churn.retrain import RetrainState, retrain_reasons
 from ml_assets.common.conventions import (
-    EXPERIMENT_OUTCOMES, FCT_DAILY_REVENUE, FCT_ORDERS, FCT_SESSIONS, RAW_CUSTOMERS, RAW_ORDERS,
+    EXPERIMENT_OUTCOMES,
+    FCT_DAILY_REVENUE,
+    FCT_ORDERS,
+    FCT_SESSIONS,
+    RAW_CUSTOMERS,
+    RAW_ORDERS,
 )
 from ml_assets.definitions import ASSETS, CHECKS
 
@@ -60,7 +65,7 @@ def test_no_data_no_request():
 
 UPSTREAM = [RAW_CUSTOMERS, RAW_ORDERS, FCT_SESSIONS, FCT_DAILY_REVENUE, FCT_ORDERS, EXPERIMENT_OUTCOMES]
 ML_KEYS = [key for asset in ASSETS for key in asset.keys]
-WEDNESDAY = dt.datetime(2026, 11, 18, 12, tzinfo=dt.timezone.utc)
+WEDNESDAY = dt.datetime(2026, 11, 18, 12, tzinfo=dt.UTC)
 
 
 def ml_defs(tmp_path, assets=ASSETS) -> dg.Definitions:
@@ -136,8 +141,8 @@ def test_a_new_day_rescores_with_the_champion_without_retraining(tmp_path):
 def test_weekly_tick_retrains_and_rescores(tmp_path):
     ticks = Ticks(ml_defs(tmp_path))
     ticks.steady()
-    assert ticks.tick(dt.datetime(2026, 11, 23, 4, 59, tzinfo=dt.timezone.utc)) == set()  # Monday, before 05:00
-    assert ticks.tick(dt.datetime(2026, 11, 23, 5, 1, tzinfo=dt.timezone.utc)) == {"churn_model", "churn_scores"}
+    assert ticks.tick(dt.datetime(2026, 11, 23, 4, 59, tzinfo=dt.UTC)) == set()  # Monday, before 05:00
+    assert ticks.tick(dt.datetime(2026, 11, 23, 5, 1, tzinfo=dt.UTC)) == {"churn_model", "churn_scores"}
     ticks.materialized(churn_model.key, churn_scores.key)
     assert ticks.tick() == set()  # once per tick
     # the champion/challenger gate is requested with every retrain (tests/test_automation.py shows

@@ -96,7 +96,7 @@ def test_label_is_the_30_days_after_the_cutoff(shop, churn_split, cutoff, origin
     sessions = shop.tables["web.sessions"]
     window = sessions.filter((pl.col("started_at") >= cutoff) & (pl.col("started_at") < cutoff + dt.timedelta(days=30)))
     active = set(window["customer_id"].drop_nulls().to_list())
-    labels = dict(zip(original["customer_id"].to_list(), original["churned"].to_list()))
+    labels = dict(zip(original["customer_id"].to_list(), original["churned"].to_list(), strict=False))
     assert all(labels[c] == 0 for c in active if c in labels)
     assert all(v == 1 for c, v in labels.items() if c not in active)
     # the population: signed up before the cutoff and active in the 30 days before it (or new)

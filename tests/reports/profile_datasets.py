@@ -45,7 +45,7 @@ def planted_frame(seed: int = 7) -> dict[str, list[Any]]:
     coupon = rng.choice(["SPRING10", "VIP20", "WELCOME5"], N).astype(object)
     coupon[rng.choice(N, int(NULL_SHARE * N), replace=False)] = None
     region = rng.permutation(np.repeat(list(REGIONS), [int(s * N) for s in REGIONS.values()]))
-    shipped = [(d + dt.timedelta(days=int(k))).strftime("%d/%m/%Y") for d, k in zip(dates, rng.integers(1, 6, N))]
+    shipped = [(d + dt.timedelta(days=int(k))).strftime("%d/%m/%Y") for d, k in zip(dates, rng.integers(1, 6, N), strict=False)]
     note = rng.choice(["ok", "late", XSS], N, p=[0.8, 0.15, 0.05])
     return {
         "order_id": list(range(1, N + 1)), "order_date": [d.isoformat() for d in dates], "region": list(region),
@@ -62,7 +62,7 @@ def write_csv(path: Path, frame: dict[str, list[Any]]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(frame)
-        writer.writerows(zip(*frame.values()))
+        writer.writerows(zip(*frame.values(), strict=False))
 
 
 def land_real(landing: Path) -> dict[str, Path]:

@@ -36,7 +36,9 @@ def _verify(con: duckdb.DuckDBPyConnection, p: dict[str, Any], insight: dict[str
         assert insight["r"] == pytest.approx(r, abs=1e-9) and insight["n"] == n
         assert f"{r:.2f}" in insight["text"]
     elif kind == "top_category":
-        n, nonnull = one(f"SELECT count(*) FILTER (WHERE {q(insight['column'])}::VARCHAR = ?), count({q(insight['column'])}) FROM {table}".replace("?", "'" + str(insight["value"]).replace("'", "''") + "'"))
+        col = q(insight["column"])
+        literal = "'" + str(insight["value"]).replace("'", "''") + "'"
+        n, nonnull = one(f"SELECT count(*) FILTER (WHERE {col}::VARCHAR = ?), count({col}) FROM {table}".replace("?", literal))
         assert insight["count"] == n and insight["share"] == pytest.approx(n / nonnull)
         most = one(f"SELECT max(c) FROM (SELECT count(*) c FROM {table} WHERE {q(insight['column'])} IS NOT NULL GROUP BY {q(insight['column'])})")[0]
         assert n == most
@@ -51,7 +53,8 @@ def _verify(con: duckdb.DuckDBPyConnection, p: dict[str, Any], insight: dict[str
         assert insight["filled"] == pytest.approx(filled)
     elif kind == "outliers":
         if insight["count"]:
-            n, finite = one(f"SELECT count(*) FILTER (WHERE {x(insight['column'])} < {insight['low']!r} OR {x(insight['column'])} > {insight['high']!r}), count({x(insight['column'])}) FROM {table}")
+            xc = x(insight["column"])
+            n, finite = one(f"SELECT count(*) FILTER (WHERE {xc} < {insight['low']!r} OR {xc} > {insight['high']!r}), count({xc}) FROM {table}")
             assert insight["count"] == n and insight["share"] == pytest.approx(n / finite)
         else:
             for c in p["columns"]:
@@ -72,8 +75,9 @@ def _verify(con: duckdb.DuckDBPyConnection, p: dict[str, Any], insight: dict[str
     elif kind == "trend":
         t = p["trend"]
         expr = cols[t["time_column"]]["time"]["expr"]
+        xm = x(insight["measure"])
         points = con.execute(
-            f"SELECT date_trunc('{t['grain']}', {expr}) AS p, avg({x(insight['measure'])}) FROM {table} WHERE {expr} IS NOT NULL GROUP BY 1 HAVING count({x(insight['measure'])}) > 0 ORDER BY 1"
+            f"SELECT date_trunc('{t['grain']}', {expr}) AS p, avg({xm}) FROM {table} WHERE {expr} IS NOT NULL GROUP BY 1 HAVING count({xm}) > 0 ORDER BY 1"
         ).fetchall()
         days = np.array([(pt - points[0][0]).total_seconds() / 86400 for pt, _ in points])
         ys = np.array([v for _, v in points])
@@ -110,7 +114,8 @@ def _verify(con: duckdb.DuckDBPyConnection, p: dict[str, Any], insight: dict[str
         assert insight["rows"] == one(f"SELECT count(*) FROM {table}")[0]
         assert insight["column_count"] == len(con.execute(f"DESCRIBE {table}").fetchall()) - 3  # lineage columns
     elif kind == "spread":
-        stats = one(f"SELECT quantile_cont({x(insight['column'])}, 0.25), quantile_cont({x(insight['column'])}, 0.75), median({x(insight['column'])}), min({x(insight['column'])}), max({x(insight['column'])}) FROM {table}")
+        xc = x(insight["column"])
+        stats = one(f"SELECT quantile_cont({xc}, 0.25), quantile_cont({xc}, 0.75), median({xc}), min({xc}), max({xc}) FROM {table}")
         assert [insight[k] for k in ("q25", "q75", "median", "min", "max")] == pytest.approx(list(stats))
     elif kind == "text_lengths":
         col = q(insight["column"])

@@ -7,7 +7,6 @@ import dagster as dg
 from analytics_platform.defs.ingestion import definitions as ingestion
 from analytics_platform.defs.quality import definitions as quality
 from analytics_platform.defs.transform import definitions as transform
-
 from analytics_platform.resources import WarehouseResource
 
 from .support import build, ingest
@@ -19,7 +18,8 @@ def requested(result) -> set[str]:
 
 def test_new_raw_data_requests_downstream_marts_only(built, shop):
     defs = dg.Definitions.merge(
-        ingestion.defs, transform.defs, quality.defs, dg.Definitions(resources={"warehouse": WarehouseResource(state_dir=str(built.state), landing_dir=str(shop.landing))})
+        ingestion.defs, transform.defs, quality.defs,
+        dg.Definitions(resources={"warehouse": WarehouseResource(state_dir=str(built.state), landing_dir=str(shop.landing))}),
     )
     # Everything was just built by the session fixture: after a first evaluation (which sets the
     # cursor) nothing is due.

@@ -28,6 +28,6 @@ def test_second_batch_corrected_rows_built_before(built, shop):
     assert final.height == len(ids)
     # each of them carries the state of its latest delivery
     latest = redelivered.sort("updated_at").group_by("order_id").last()
-    by_id = dict(zip(final["order_id"].to_list(), final["status"].to_list()))
-    for order_id, status in zip(latest["order_id"].to_list(), latest["status"].to_list()):
+    by_id = dict(zip(final["order_id"].to_list(), final["status"].to_list(), strict=False))
+    for order_id, status in zip(latest["order_id"].to_list(), latest["status"].to_list(), strict=False):
         assert by_id[order_id] == status

@@ -148,7 +148,8 @@ def _results(context: dg.AssetExecutionContext, report: IngestReport) -> Iterato
         suppressed = sum(f["suppressed"] for f in loaded)
         drift = sorted({c for f in loaded for c in f["detected"].get("extra_columns", [])})
         files_table = "\n".join(
-            f"| `{f['file']}` | {f['rows']:,} | {f['suppressed']:,} | v{f['version']} | {f['detected'].get('encoding', '')} {f['detected'].get('delimiter', '')!r} |"
+            f"| `{f['file']}` | {f['rows']:,} | {f['suppressed']:,} | v{f['version']} | "
+            f"{f['detected'].get('encoding', '')} {f['detected'].get('delimiter', '')!r} |"
             for f in loaded[:200]
         )
         if loaded:

@@ -34,7 +34,9 @@ def batchable(contract: Contract | None, items: list[tuple[LandedFile, Fingerpri
     )
 
 
-def stage_batch(con: duckdb.DuckDBPyConnection, items: list[tuple[LandedFile, Fingerprint]], contract: Contract, stage: str) -> tuple[Staged, dict[str, int]] | None:
+def stage_batch(
+    con: duckdb.DuckDBPyConnection, items: list[tuple[LandedFile, Fingerprint]], contract: Contract, stage: str
+) -> tuple[Staged, dict[str, int]] | None:
     """Stage all files in one table with a path column, or None if anything is off."""
     paths = "[" + ", ".join(sql_literal(str(f.path)) for f, _ in items) + "]"
     try:

@@ -59,7 +59,8 @@ def _reconcile(con, c: Contract) -> dg.AssetCheckResult:
             SELECT file_hash, sum(rows_deleted)::BIGINT AS n FROM meta.gdpr_erasures WHERE table_name = ? GROUP BY ALL
         ),
         loaded AS (SELECT _file_hash, count(*) AS n FROM {c.qualified_table} GROUP BY ALL)
-        SELECT f.source_file, f.rows_in_file, coalesce(f.rows_suppressed, 0) AS rows_suppressed, coalesce(e.n, 0) AS rows_erased, coalesce(l.n, 0) AS rows_loaded
+        SELECT f.source_file, f.rows_in_file, coalesce(f.rows_suppressed, 0) AS rows_suppressed, coalesce(e.n, 0) AS rows_erased, """
+        f"""coalesce(l.n, 0) AS rows_loaded
         FROM files f FULL OUTER JOIN loaded l ON l._file_hash = f.file_hash
         LEFT JOIN erased e ON e.file_hash = f.file_hash
         """,
@@ -115,7 +116,7 @@ def _not_null(con, c: Contract) -> dg.AssetCheckResult:
         "SELECT " + ", ".join(f"count(*) FILTER (WHERE {quote_ident(r)} IS NULL)" for r in c.required_columns)
         + f" FROM {c.qualified_table}"
     ).fetchone()
-    nulls = {r: n for r, n in zip(c.required_columns, counts or []) if n}
+    nulls = {r: n for r, n in zip(c.required_columns, counts or [], strict=False) if n}
     return dg.AssetCheckResult(
         asset_key=raw_asset_key(c.name), check_name="required_columns_not_null", passed=not nulls,
         metadata={"null_counts": dg.MetadataValue.json(nulls)},

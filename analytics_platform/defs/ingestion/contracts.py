@@ -76,7 +76,7 @@ class Contract:
         match `shop/orders/2026/x.parquet`)."""
         path, pattern = PurePosixPath(relative_path), PurePosixPath(self.file_pattern)
         return len(path.parts) == len(pattern.parts) and all(
-            fnmatch.fnmatchcase(part, glob) for part, glob in zip(path.parts, pattern.parts)
+            fnmatch.fnmatchcase(part, glob) for part, glob in zip(path.parts, pattern.parts, strict=False)
         )
 
 

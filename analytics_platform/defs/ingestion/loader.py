@@ -5,6 +5,9 @@ independent record count. Valid files are committed together with their ledger r
 transaction per group of files of one table, so each file is whole or absent); bad files are
 quarantined with their reason; good files beside them still load. Rows about customers erased
 for GDPR are left out of the insert and counted (``erasure_filter.py``).
+
+Kept as one module of ~300 lines on purpose: the exactly-once argument (stage, validate, commit
+with the ledger row, quarantine) reads top to bottom here; reading and batching live beside it.
 """
 
 from __future__ import annotations

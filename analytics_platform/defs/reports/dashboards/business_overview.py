@@ -14,7 +14,15 @@ import dagster as dg
 from analytics_platform.defs.reports.dashboards.business_overview_charts import build_page
 from analytics_platform.defs.reports.dashboards.business_overview_data import MARTS, ML, Overview, gather
 from analytics_platform.defs.reports.dashboards.common import (
-    GROUP, KEY_PREFIX, OWNERS, TAGS, dashboards_dir, kpi_markdown, publish, read_warehouse, refresh_when_upstream_changes,
+    GROUP,
+    KEY_PREFIX,
+    OWNERS,
+    TAGS,
+    dashboards_dir,
+    kpi_markdown,
+    publish,
+    read_warehouse,
+    refresh_when_upstream_changes,
 )
 from analytics_platform.resources import WarehouseResource
 

@@ -113,7 +113,7 @@ def _anomalies(con: duckdb.DuckDBPyConnection, since: dt.date) -> list[tuple]:
 def _experiment_results(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     cur = con.execute(f"SELECT * FROM ml.experiment_results LIMIT {MAX_EXPERIMENT_ROWS}")
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
 
 def _churn(con: duckdb.DuckDBPyConnection, overview: Overview) -> None:
@@ -159,7 +159,7 @@ def _funnel(con: duckdb.DuckDBPyConnection, o: Overview) -> None:
     row = con.execute("""
         SELECT sum(sessions), sum(sessions_with_view), sum(sessions_with_add_to_cart), sum(sessions_with_checkout),
                sum(sessions_with_purchase) FROM marts.funnel_daily WHERE date_day BETWEEN ? AND ?""", [start, end]).fetchone()
-    o.funnel = dict(zip(("Sessions", "Viewed a product", "Added to cart", "Checked out", "Purchased"), (int(v or 0) for v in row)))
+    o.funnel = dict(zip(("Sessions", "Viewed a product", "Added to cart", "Checked out", "Purchased"), (int(v or 0) for v in row), strict=False))
     o.funnel_by_channel = con.execute("""
         SELECT channel, sum(sessions), sum(sessions_with_purchase) FROM marts.funnel_daily
         WHERE date_day BETWEEN ? AND ? GROUP BY 1 ORDER BY 1""", [start, end]).fetchall()

@@ -18,7 +18,16 @@ from analytics_platform.defs.ingestion.contracts import load_contracts
 from analytics_platform.defs.quality.alerts import alerts_source
 from analytics_platform.defs.reports.dashboards import checks
 from analytics_platform.defs.reports.dashboards.common import (
-    GROUP, KEY_PREFIX, OWNERS, TAGS, dashboards_dir, existing_tables, kpi_markdown, publish, read_warehouse, refresh_when_upstream_changes,
+    GROUP,
+    KEY_PREFIX,
+    OWNERS,
+    TAGS,
+    dashboards_dir,
+    existing_tables,
+    kpi_markdown,
+    publish,
+    read_warehouse,
+    refresh_when_upstream_changes,
 )
 from analytics_platform.defs.reports.dashboards.figures import daily_axis, figure
 from analytics_platform.defs.reports.dashboards.formatting import number

@@ -109,7 +109,7 @@ def basic_stats(con: duckdb.DuckDBPyConnection, cols: list[Col], exact: bool) ->
     stats: dict[str, dict[str, Any]] = {c.name: {"integral": True} if c.family == "integer" else {} for c in cols}
     for (name, key), value in values.items():
         if key == "quantiles":
-            value = dict(zip(("q01", "q25", "median", "q75", "q99"), value or [None] * 5))
+            value = dict(zip(("q01", "q25", "median", "q75", "q99"), value or [None] * 5, strict=False))
             stats[name].update({k: jsonable(v) for k, v in value.items()})
         else:
             stats[name][key] = jsonable(value)

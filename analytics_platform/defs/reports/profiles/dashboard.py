@@ -125,8 +125,9 @@ def histogram_figure(col: dict[str, Any]) -> Figure | None:
     else:
         edges = h["edges"]
         fig = _figure({
-            "type": "bar", "x": [(a + b) / 2 for a, b in zip(edges, edges[1:])], "y": h["counts"], "width": [b - a for a, b in zip(edges, edges[1:])],
-            "marker": {"color": MAIN}, "name": "rows", "customdata": [[a, b] for a, b in zip(edges, edges[1:])],
+            "type": "bar", "x": [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)], "y": h["counts"],
+            "width": [b - a for a, b in zip(edges, edges[1:], strict=False)],
+            "marker": {"color": MAIN}, "name": "rows", "customdata": [[a, b] for a, b in zip(edges, edges[1:], strict=False)],
             "hovertemplate": "%{customdata[0]:.4g} – %{customdata[1]:.4g}: %{y:,}<extra></extra>",
         })
     o = col.get("outliers") or {}

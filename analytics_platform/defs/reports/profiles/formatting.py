@@ -37,7 +37,11 @@ def _scaled(x: float) -> str:
 
 def whole(value: Any) -> str:
     """A value of an integer column (stored as DOUBLE in the stats) without decimals."""
-    return f"{int(value):,}" if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and abs(value) < 1e15 else num(value)
+    return (
+        f"{int(value):,}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and abs(value) < 1e15
+        else num(value)
+    )
 
 
 def pct(share: float, digits: int = 1) -> str:

@@ -100,7 +100,8 @@ def top_category(p: dict[str, Any]) -> Iterator[Insight]:
         tied = [t for t in tops if t["count"] == first["count"]]
         if first["count"] * col["distinct"] == col["count"]:
             text = (
-                f"{ident(name)}: {'both' if col['distinct'] == 2 else 'all ' + format(col['distinct'], ',')} values occur equally often, {first['count']:,} rows each "
+                f"{ident(name)}: {'both' if col['distinct'] == 2 else 'all ' + format(col['distinct'], ',')} values occur equally often, "
+                f"{first['count']:,} rows each "
                 f"({pct(first['share'])} of {col['count']:,} non-empty rows)."
             )
         elif len(tied) > 1:
@@ -253,7 +254,8 @@ def key(p: dict[str, Any]) -> Iterator[Insight]:
     yield {"kind": "key", "text": text, "columns": list(k), "primary_key": list(k)}
     dups = p.get("duplicate_rows") or 0
     if dups > 0:
-        yield {"kind": "duplicates", "text": f"{dups:,} {'rows are exact copies' if dups != 1 else 'row is an exact copy'} of another row ({pct(dups / rows)}).",
+        yield {"kind": "duplicates",
+               "text": f"{dups:,} {'rows are exact copies' if dups != 1 else 'row is an exact copy'} of another row ({pct(dups / rows)}).",
                "columns": [], "duplicates": dups, "share": dups / rows}
 
 

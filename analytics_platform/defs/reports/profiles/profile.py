@@ -16,8 +16,7 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.reports.profiles import columns as colmod
-from analytics_platform.defs.reports.profiles import correlations, distributions, keys, segments, timecols, trends
+from analytics_platform.defs.reports.profiles import columns as colmod, correlations, distributions, keys, segments, timecols, trends
 from analytics_platform.defs.reports.profiles.columns import Col
 from analytics_platform.defs.reports.profiles.datasets import LINEAGE_COLUMNS, Dataset, qualified_table
 from analytics_platform.defs.reports.profiles.insights import generate

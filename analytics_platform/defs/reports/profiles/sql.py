@@ -21,7 +21,7 @@ def aggregate(con: duckdb.DuckDBPyConnection, exprs: dict[Any, str], table: str 
         part = keys[start : start + CHUNK]
         row = con.execute(f"SELECT {', '.join(exprs[k] for k in part)} FROM {table}").fetchone()
         assert row is not None
-        out.update(zip(part, row))
+        out.update(zip(part, row, strict=False))
     return out
 
 

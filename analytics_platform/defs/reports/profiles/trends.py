@@ -32,7 +32,7 @@ def choose_grain(time_info: dict[str, Any]) -> str:
 def fit(xs: list[float], ys: list[float | None]) -> dict[str, Any] | None:
     """Least squares of ys on xs (days since the first period). Positive series spanning a 10×
     range or more (prices, populations) are fitted on a log scale: an exponential trend."""
-    pts = [(x, y) for x, y in zip(xs, ys) if y is not None and math.isfinite(y)]
+    pts = [(x, y) for x, y in zip(xs, ys, strict=False) if y is not None and math.isfinite(y)]
     if len(pts) < 3:
         return None
     values = [p[1] for p in pts]
