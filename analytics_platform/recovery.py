@@ -6,7 +6,7 @@ then waits for a slot that nobody will free. Dagster's run monitoring does not c
 ``materialize`` executes in its own process (they have no run launcher to ask), nor runs whose
 code server died with them; and a run that did end may still hold its slot.
 
-Dead is decided from the process, never from elapsed time: the run's process id (the tag
+Dead is decided from the process, never from elapsed time, and only for runs of this machine: the run's process id (the tag
 ``analytics/pid`` that ``materialize`` sets, else the pid Dagster records in the run's engine events
 when a run worker starts) must no longer exist, or belong to a process started after the run
 recorded it (the pid was reused, e.g. after a reboot). A slow run is alive and left alone. Runs that
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
+from dagster._core.storage.runs.sqlite import SqliteRunStorage
 
 PID_TAG = "analytics/pid"
 HOST_TAG = "analytics/host"
@@ -84,9 +85,17 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[int, 
     return latest
 
 
+def on_this_machine(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """A run tagged with its host ran here if the host is this one; an untagged run (a run worker)
+    only when the instance is in local SQLite files, which one machine alone uses."""
+    if HOST_TAG in run.tags:
+        return run.tags[HOST_TAG] == socket.gethostname()
+    return isinstance(instance.run_storage, SqliteRunStorage)
+
+
 def is_dead(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
-    """Why ``run``'s process is known to be gone, or None (alive, unknown, or on another host)."""
-    if run.tags.get(HOST_TAG, socket.gethostname()) != socket.gethostname():
+    """Why ``run``'s process is known to be gone, or None (alive, unknown, or on another machine)."""
+    if not on_this_machine(instance, run):
         return None
     process = run_process(instance, run)
     return None if process is None else process_gone(*process)
