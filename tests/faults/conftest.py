@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import helpers
-from tests.faults.helpers import TempPlatform
+from tests.faults import processes
+from tests.faults.temp_platform import TempPlatform, copy_landing, file_day
 
 # Small enough for CI (a few seconds per ingestion), large enough that a run has many commits
 # and a kill can land in the middle: ~330 files, 10 tables, ~2.7 MB.
@@ -43,14 +43,12 @@ def built_platform(sample_landing: Path, tmp_path_factory: pytest.TempPathFactor
     """The whole sample in landing, all but its last ten days ingested and a clean ``dbt build``
     on them: a warehouse with marts and incremental models, built once. Tests work on a
     ``clone()``; the ten days still in landing are new data for them."""
-    if not helpers.dbt_models_exist():
-        pytest.skip("dbt layer absent: no models in dbt_project/models (or no dbt executable)")
     platform = TempPlatform(tmp_path_factory.mktemp("built") / "platform")
-    landed = helpers.copy_landing(sample_landing, platform.landing)
-    days = sorted({helpers.file_day(r) for r in landed if helpers.file_day(r)})
+    landed = copy_landing(sample_landing, platform.landing)
+    days = sorted({file_day(r) for r in landed if file_day(r)})
     late = set(days[-10:])
-    code, out = platform.ingest_here(files=[r for r in landed if helpers.file_day(r) not in late])
+    code, out = platform.ingest_here(files=[r for r in landed if file_day(r) not in late])
     assert code == 0, out[-3000:]
-    code, out = helpers.finish(platform.spawn(helpers.dbt_cmd("build", dbt_target), cwd=helpers.DBT_PROJECT, log_name="dbt_first"), 240)
+    code, out = processes.finish(platform.spawn(processes.dbt_cmd("build", dbt_target), cwd=processes.DBT_PROJECT, log_name="dbt_first"), 240)
     assert code == 0, f"a clean dbt build fails (dbt-layer bug, not a fault):\n{out[-4000:]}"
     return platform

@@ -18,8 +18,8 @@ import time
 import dagster as dg
 import pytest
 
-from tests.faults import helpers
-from tests.faults.helpers import TempPlatform
+from tests.faults import invariants, processes
+from tests.faults.temp_platform import TempPlatform, copy_landing
 
 HEADER = "customer_id,email,first_name,last_name,country_code,acquisition_channel,signed_up_at,updated_at"
 TIMEOUT = 240  # seconds; a run still going after this is a hang
@@ -58,16 +58,16 @@ def _sensor_batch(platform: TempPlatform) -> list[str]:
 
 
 def _commit_times(proc, started: float, times: list[float]) -> None:
-    seen = helpers.output_of(proc).count("committed ")
+    seen = processes.output_of(proc).count("committed ")
     while len(times) < seen:
         times.append(time.monotonic() - started)
 
 
 def test_fifty_files_dropped_while_another_ingestion_writes(sample_landing, temp_platform):
     platform = temp_platform
-    others = [r for r in helpers.copy_landing(sample_landing, platform.landing) if not r.startswith("shop/customers/")]
+    others = [r for r in copy_landing(sample_landing, platform.landing) if not r.startswith("shop/customers/")]
     busy = platform.spawn(platform.ingest_cmd(files=others), log_name="other_writer")
-    helpers.wait_for_line(busy, "STARTED", timeout=60)
+    processes.wait_for_line(busy, "STARTED", timeout=60)
     burst = _drop_files_at_once(platform, 50)
     batch = [f for f in _sensor_batch(platform) if f.startswith("shop/customers/burst_")]
     assert sorted(batch) == sorted(burst), "the sensor must put all 50 settled files in one batch"
@@ -80,21 +80,21 @@ def test_fifty_files_dropped_while_another_ingestion_writes(sample_landing, temp
         if time.monotonic() - started > TIMEOUT:
             break
         time.sleep(0.01)
-    code_busy, out_busy = helpers.finish(busy, 5)
-    code_burst, out_burst = helpers.finish(second, 5)
+    code_busy, out_busy = processes.finish(busy, 5)
+    code_burst, out_burst = processes.finish(second, 5)
     assert code_busy == 0, out_busy[-4000:]
     assert code_burst == 0, out_burst[-4000:]
-    assert helpers.lock_errors(out_busy) == [] and helpers.lock_errors(out_burst) == []
+    assert processes.lock_errors(out_busy) == [] and processes.lock_errors(out_burst) == []
     retries = out_busy.count("lost a commit race") + out_burst.count("lost a commit race")
-    ledger = helpers.ledger_files(platform)
+    ledger = invariants.ledger_files(platform)
     assert all(rel in ledger for rel in burst), "every dropped file is loaded"
-    assert helpers.exactly_once_violations(platform) == []
+    assert invariants.exactly_once_violations(platform) == []
     assert platform.query("SELECT count(*) FROM raw.shop__customers WHERE _source_file LIKE 'shop/customers/burst_%'") == [
         (sum(1 + i % 7 for i in range(50)),)]
     # Dropping the same batch again (a retried sensor tick, a second run) loads nothing twice.
     code, out = platform.ingest_here(files=batch)
     assert code == 0, out[-3000:]
-    assert helpers.exactly_once_violations(platform) == []
+    assert invariants.exactly_once_violations(platform) == []
     print(f"commit times (s): other writer {times['other']}, burst {times['burst']}; commit-race retries: {retries}")
 
 
@@ -117,31 +117,31 @@ def test_ingestion_dbt_build_and_reader_together(built_platform, tmp_path, dbt_t
     # Built on all but the last ten days, so the marts exist while they are rebuilt; the ingestion
     # run below loads those ten days.
     platform = built_platform.clone(tmp_path / "platform")
-    marts = [m for m in helpers.mart_tables(platform) if m.startswith("marts.")]
+    marts = [m for m in invariants.mart_tables(platform) if m.startswith("marts.")]
 
     stop, report_path = platform.root / "stop_reader", platform.root / "reader.json"
     reader = platform.spawn([sys.executable, "-m", "tests.faults.driver", "reader", "--stop-file", str(stop),
                              "--out", str(report_path), "--marts", ",".join(marts)], log_name="reader")
     ingest = platform.spawn(platform.ingest_cmd(), log_name="ingest")
-    dbt = platform.spawn(helpers.dbt_cmd("build", dbt_target), cwd=helpers.DBT_PROJECT, log_name="dbt")
-    code_ingest, out_ingest = helpers.finish(ingest, TIMEOUT)
-    code_dbt, out_dbt = helpers.finish(dbt, TIMEOUT)
+    dbt = platform.spawn(processes.dbt_cmd("build", dbt_target), cwd=processes.DBT_PROJECT, log_name="dbt")
+    code_ingest, out_ingest = processes.finish(ingest, TIMEOUT)
+    code_dbt, out_dbt = processes.finish(dbt, TIMEOUT)
     stop.touch()
-    code_reader, out_reader = helpers.finish(reader, 60)
+    code_reader, out_reader = processes.finish(reader, 60)
 
     assert code_ingest == 0, out_ingest[-4000:]
     assert code_dbt == 0, out_dbt[-4000:]
     assert code_reader == 0 and report_path.exists(), out_reader[-3000:]
     report = json.loads(report_path.read_text())
-    surfaced = {name: helpers.lock_errors(text) for name, text in (("ingestion", out_ingest), ("dbt", out_dbt))}
+    surfaced = {name: processes.lock_errors(text) for name, text in (("ingestion", out_ingest), ("dbt", out_dbt))}
     assert not any(surfaced.values()), f"lock errors surfaced: {surfaced}"
-    reader_locked = [e for e in report["errors"] if helpers.LOCK_ERRORS.search(e)]
+    reader_locked = [e for e in report["errors"] if processes.LOCK_ERRORS.search(e)]
     assert [e for e in report["errors"] if e not in reader_locked] == [], f"the reader failed to read: {report['errors'][:5]}"
     assert report["polls"] - len(reader_locked) > 10, "the reader hardly ran: the test proved nothing"
     assert report["inconsistent"] == [], f"the reader saw inconsistent snapshots: {report['inconsistent'][:10]}"
     assert report["non_monotonic"] == [], f"row counts went backwards: {report['non_monotonic'][:10]}"
-    assert helpers.exactly_once_violations(platform) == []
-    assert all(helpers.reconciliation_results(platform).values())
+    assert invariants.exactly_once_violations(platform) == []
+    assert all(invariants.reconciliation_results(platform).values())
     grew = {t: v for t, v in report["counts_seen"].items() if len(v) > 1}
     print(f"reader: {report['polls']} consistent snapshots; raw tables seen growing: {sorted(grew)}; marts seen: {len(report['marts_seen'])}")
     if reader_locked:
@@ -162,5 +162,5 @@ def test_a_handled_retry_is_not_a_surfaced_lock_error():
         "duckdb.duckdb.TransactionException: TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\n"
         "Failed to flush changes into DuckLake: database is locked\n"
     )
-    assert helpers.lock_errors(handled) == []
-    assert len(helpers.lock_errors(handled + surfaced)) == 2
+    assert processes.lock_errors(handled) == []
+    assert len(processes.lock_errors(handled + surfaced)) == 2

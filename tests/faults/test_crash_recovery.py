@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -26,8 +27,8 @@ from dagster._core.instance.ref import InstanceRef
 
 from analytics_platform import recovery
 from analytics_platform.settings import PROJECT_ROOT
-from tests.faults import helpers
-from tests.faults.helpers import TempPlatform
+from tests.faults import invariants, processes
+from tests.faults.temp_platform import TempPlatform, copy_landing
 from tests.ui.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -63,7 +64,7 @@ def history_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def new_platform(root: Path, landing: Path) -> TempPlatform:
     platform = TempPlatform(root)
-    helpers.copy_landing(landing, platform.landing)
+    copy_landing(landing, platform.landing)
     # What the CLI does first (cli._dagster_home); here already, as the test reads the instance.
     home = Path(platform.env()["DAGSTER_HOME"])
     (home / "dagster.yaml").symlink_to(PROJECT_ROOT / "dagster.yaml")
@@ -79,13 +80,13 @@ def materialize(platform: TempPlatform, log_name: str = "materialize"):
 
 
 def end_state(platform: TempPlatform) -> dict:
-    relations = helpers.mart_tables(platform)
+    relations = invariants.mart_tables(platform)
     ml = [r for r in relations if r.startswith("ml.")]
     return {
-        "raw": helpers.table_fingerprints(platform),
-        "ledger": helpers.ledger_files(platform),
-        "relations": {**helpers.relation_fingerprints(platform, [r for r in relations if r not in ml], exclude=TIME_DEPENDENT),
-                      **helpers.relation_fingerprints(platform, ml, exclude=ML_TIME_DEPENDENT)},
+        "raw": invariants.table_fingerprints(platform),
+        "ledger": invariants.ledger_files(platform),
+        "relations": {**invariants.relation_fingerprints(platform, [r for r in relations if r not in ml], exclude=TIME_DEPENDENT),
+                      **invariants.relation_fingerprints(platform, ml, exclude=ML_TIME_DEPENDENT)},
     }
 
 
@@ -128,9 +129,9 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str, proc=
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process exited while waiting for {what}:\n{helpers.output_of(proc)[-4000:]}")
+            raise AssertionError(f"the process exited while waiting for {what}:\n{processes.output_of(proc)[-4000:]}")
         time.sleep(0.25)
-    tail = f"\n{helpers.output_of(proc)[-4000:]}" if proc is not None else ""
+    tail = f"\n{processes.output_of(proc)[-4000:]}" if proc is not None else ""
     raise AssertionError(f"not within {timeout:.0f} s: {what}{tail}")
 
 
@@ -161,10 +162,22 @@ def in_ml(platform: TempPlatform, run_id: str, output: str) -> bool:
 STAGES = {"ingestion": in_ingestion, "dbt": in_dbt, "ml": in_ml}
 
 
+def new_runs(platform: TempPlatform, known: set[str | None]) -> list[dg.DagsterRun]:
+    return [r for r in runs(platform, recovery.ACTIVE) if r.run_id not in known]
+
+
+def reached_stage(platform: TempPlatform, proc, run_id: str, reached: Callable[[TempPlatform, str, str], bool]) -> bool:
+    return reached(platform, run_id, processes.output_of(proc))
+
+
+def said(proc, text: str) -> bool:
+    return text in processes.output_of(proc)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(history_landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     platform = new_platform(tmp_path_factory.mktemp("uninterrupted") / "platform", history_landing)
-    code, out = helpers.finish(materialize(platform), 600)
+    code, out = processes.finish(materialize(platform), 600)
     assert code == 0, out[-5000:]
     state = end_state(platform)
     assert any(r.startswith("ml.churn_scores") for r in state["relations"]), "the ML assets did not run: no kill point there"
@@ -172,7 +185,7 @@ def uninterrupted(history_landing: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def assert_recovered_to(platform: TempPlatform, reference: dict) -> None:
-    assert helpers.exactly_once_violations(platform) == []
+    assert invariants.exactly_once_violations(platform) == []
     assert runs(platform, recovery.ACTIVE) == [], "a run is still open after the platform went quiet"
     assert stale_slot_holders(platform) == []
     state = end_state(platform)
@@ -190,17 +203,17 @@ def test_materialize_killed_at_each_stage_recovers_on_the_next_start(history_lan
     killed: str | None = None
     for stage, reached in STAGES.items():
         proc = materialize(platform, log_name=f"killed_in_{stage}")
-        own = wait_until(lambda: [r for r in runs(platform, recovery.ACTIVE) if r.run_id != killed], 120, "the run started", proc)[0]
-        wait_until(lambda: reached(platform, own.run_id, helpers.output_of(proc)), 300, f"the run reached {stage}", proc)
+        own = wait_until(partial(new_runs, platform, {killed}), 120, "the run started", proc)[0]
+        wait_until(partial(reached_stage, platform, proc, own.run_id, reached), 300, f"the run reached {stage}", proc)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        output = helpers.output_of(proc)
+        output = processes.output_of(proc)
         if killed:
             assert f"recovered run {killed[:8]}" in output, f"no recovery line for the run killed before:\n{output[-3000:]}"
             assert "blocked by limit" not in output, "a step waited on a slot of the dead run"
-        wait_until(lambda: helpers.surviving_processes(platform) == [], 15, "the killed run's dbt died with it")
+        wait_until(lambda: processes.surviving_processes(platform) == [], 15, "the killed run's dbt died with it")
         killed = own.run_id
-    code, out = helpers.finish(materialize(platform, log_name="final"), 600)
+    code, out = processes.finish(materialize(platform, log_name="final"), 600)
     assert code == 0, out[-5000:]
     assert f"recovered run {killed[:8]}" in out
     assert "blocked by limit" not in out
@@ -214,22 +227,22 @@ def test_sigterm_stops_a_materialize_waiting_for_the_pool_at_once(history_landin
     platform = new_platform(tmp_path / "platform", history_landing)
     holder = materialize(platform, log_name="holder")
     try:
-        wait_until(lambda: "committed " in helpers.output_of(holder), 120, "the first run holds the slot", holder)
+        wait_until(lambda: "committed " in processes.output_of(holder), 120, "the first run holds the slot", holder)
         waiter = materialize(platform, log_name="waiter")
-        wait_until(lambda: "blocked by limit for pool warehouse" in helpers.output_of(waiter), 120, "the second run waits", waiter)
-        waiting = [r for r in runs(platform, recovery.ACTIVE) if f"{r.run_id} - " in helpers.output_of(waiter)]
+        wait_until(lambda: "blocked by limit for pool warehouse" in processes.output_of(waiter), 120, "the second run waits", waiter)
+        waiting = [r for r in runs(platform, recovery.ACTIVE) if f"{r.run_id} - " in processes.output_of(waiter)]
         asked = time.monotonic()
         waiter.send_signal(signal.SIGTERM)
-        code, out = helpers.finish(waiter, 20)
+        code, out = processes.finish(waiter, 20)
         assert time.monotonic() - asked < 10, "materialize took too long to stop"
         assert code == 130, out[-3000:]
         assert "its runs are marked canceled" in out
         assert [r.status for r in runs(platform) if r.run_id in {w.run_id for w in waiting}] == [dg.DagsterRunStatus.CANCELED]
         assert stale_slot_holders(platform) == []
-        code, out = helpers.finish(holder, 600)  # the live run was not disturbed
+        code, out = processes.finish(holder, 600)  # the live run was not disturbed
         assert code == 0, out[-4000:]
     finally:
-        helpers.kill_group(holder)
+        processes.kill_group(holder)
 
 
 def start_up(platform: TempPlatform, port: int, log_name: str):
@@ -247,7 +260,7 @@ def wait_for_stage(platform: TempPlatform, proc, stage: str, not_in: set[str], t
 
     def at_stage() -> dg.DagsterRun | None:
         for run in runs(platform, [dg.DagsterRunStatus.STARTED]):
-            if run.run_id not in not_in and reached(platform, run.run_id, helpers.output_of(proc)):
+            if run.run_id not in not_in and reached(platform, run.run_id, processes.output_of(proc)):
                 return run
         return None
 
@@ -259,7 +272,7 @@ def wait_until_quiet(platform: TempPlatform, proc, timeout: float = 600, quiet_f
     expected = {"fct_orders", "churn_scores", "revenue_forecast", "metric_anomalies", "experiment_results"}
     deadline, quiet_since = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        assert proc.poll() is None, f"`up` exited:\n{helpers.output_of(proc)[-4000:]}"
+        assert proc.poll() is None, f"`up` exited:\n{processes.output_of(proc)[-4000:]}"
         with instance_of(platform) as instance:
             missing = {k for k in expected if instance.get_latest_materialization_event(dg.AssetKey(k)) is None}
             open_runs = instance.get_run_records(filters=dg.RunsFilter(statuses=ACTIVE))
@@ -270,12 +283,12 @@ def wait_until_quiet(platform: TempPlatform, proc, timeout: float = 600, quiet_f
         elif time.monotonic() - quiet_since > quiet_for:
             return
         time.sleep(1)
-    raise AssertionError(f"the platform never went quiet: missing {missing}, open runs {len(open_runs)}\n{helpers.output_of(proc)[-4000:]}")
+    raise AssertionError(f"the platform never went quiet: missing {missing}, open runs {len(open_runs)}\n{processes.output_of(proc)[-4000:]}")
 
 
 def kill_everything(platform: TempPlatform, proc) -> None:
     """kill -9 of `up`, `dagster dev` (its own process group) and all they started, at once."""
-    pids = [int(line.split(":", 1)[0]) for line in helpers.surviving_processes(platform)]
+    pids = [int(line.split(":", 1)[0]) for line in processes.surviving_processes(platform)]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -289,7 +302,7 @@ def stop(proc) -> None:
             proc.wait(timeout=60)
         except Exception:  # noqa: BLE001 - then it is killed below
             pass
-    helpers.kill_group(proc)
+    processes.kill_group(proc)
 
 
 def test_run_workers_killed_under_dagster_dev_are_retried(history_landing, uninterrupted, tmp_path):
@@ -313,7 +326,7 @@ def test_run_workers_killed_under_dagster_dev_are_retried(history_landing, unint
         assert all(statuses[k] == dg.DagsterRunStatus.FAILURE for k in killed), statuses
     finally:
         stop(proc)
-    assert helpers.surviving_processes(platform) == []
+    assert processes.surviving_processes(platform) == []
     assert_recovered_to(platform, uninterrupted)
 
 
@@ -329,18 +342,17 @@ def test_dagster_dev_killed_as_a_whole_recovers_on_the_next_up(history_landing, 
         for number, stage in enumerate(STAGES, start=1):
             run = wait_for_stage(platform, proc, stage, killed)
             kill_everything(platform, proc)
-            wait_until(lambda: helpers.surviving_processes(platform) == [], 15, "every process of `up` died")
+            wait_until(lambda: processes.surviving_processes(platform) == [], 15, "every process of `up` died")
             killed.add(run.run_id)
             started = time.monotonic()
             proc = start_up(platform, port, f"up_{number}")
-            wait_until(lambda: f"recovered run {run.run_id[:8]}" in helpers.output_of(proc), RECOVERY_SECONDS,
-                       f"`up` recovered the run killed in {stage}", proc)
+            wait_until(partial(said, proc, f"recovered run {run.run_id[:8]}"), RECOVERY_SECONDS, f"`up` recovered the run killed in {stage}", proc)
             assert time.monotonic() - started < RECOVERY_SECONDS
             assert stale_slot_holders(platform) == []
         wait_until_quiet(platform, proc)
     finally:
         stop(proc)
-    assert helpers.surviving_processes(platform) == []
+    assert processes.surviving_processes(platform) == []
     assert_recovered_to(platform, uninterrupted)
 
 
@@ -353,14 +365,14 @@ def test_sigterm_stops_up_with_its_runs_canceled(history_landing, tmp_path):
         run = wait_for_stage(platform, proc, "dbt", set())
         asked = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        code, out = helpers.finish(proc, 120)
+        code, out = processes.finish(proc, 120)
         assert code == 0, out[-4000:]
         assert time.monotonic() - asked < 90
         assert f"canceling run {run.run_id[:8]}" in out
     finally:
-        helpers.kill_group(proc)
-    assert helpers.surviving_processes(platform) == []
+        processes.kill_group(proc)
+    assert processes.surviving_processes(platform) == []
     assert [r.status for r in runs(platform) if r.run_id == run.run_id] == [dg.DagsterRunStatus.CANCELED]
     assert runs(platform, recovery.ACTIVE) == []
     assert stale_slot_holders(platform) == []
-    assert helpers.exactly_once_violations(platform) == []
+    assert invariants.exactly_once_violations(platform) == []

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import helpers
-from tests.faults.helpers import TempPlatform
+from tests.faults import invariants, processes
+from tests.faults.temp_platform import TempPlatform, copy_landing
 
 EVENTS = "web/events"
 
@@ -144,7 +144,7 @@ def first_days(sample_landing, tmp_path_factory) -> TempPlatform:
     """Two days of events and customers, loaded through the asset once for all cases."""
     platform = TempPlatform(tmp_path_factory.mktemp("disk_errors") / "first_days")
     events, customers = _days(sample_landing, EVENTS), _days(sample_landing, "shop/customers")
-    helpers.copy_landing(sample_landing, platform.landing, only=events[:2] + customers[:2])
+    copy_landing(sample_landing, platform.landing, only=events[:2] + customers[:2])
     code, out = platform.ingest_here()
     assert code == 0, out[-3000:]
     return platform
@@ -156,10 +156,10 @@ def test_write_error_leaves_the_file_in_landing_and_the_next_run_loads_it(method
     events = _days(sample_landing, EVENTS)
     customers = _days(sample_landing, "shop/customers")
     rows_before = platform.query("SELECT count(*) FROM raw.web__events")[0][0]
-    assert rows_before > 0 and sorted(helpers.ledger_files(platform)) == sorted(events[:2] + customers[:2])
+    assert rows_before > 0 and sorted(invariants.ledger_files(platform)) == sorted(events[:2] + customers[:2])
 
     late = events[2:12]  # ten days of events (a few hundred KB as Parquet): more than the disk has left
-    helpers.copy_landing(sample_landing, platform.landing, only=late + customers[2:4])
+    copy_landing(sample_landing, platform.landing, only=late + customers[2:4])
     fault = FAULTS[method](platform.settings.data_path / "raw" / "web__events")
     try:
         fault.inject()
@@ -167,23 +167,23 @@ def test_write_error_leaves_the_file_in_landing_and_the_next_run_loads_it(method
         code, out = platform.ingest_with_loader()
         fault.heal()
         assert re.search(fault.expected_error, out), f"the run did not meet the injected fault ({fault.expected_error!r}):\n{out[-3000:]}"
-        assert helpers.lock_errors(out) == []
-        ledger, quarantine = helpers.ledger_files(platform), helpers.quarantined(platform)
+        assert processes.lock_errors(out) == []
+        ledger, quarantine = invariants.ledger_files(platform), invariants.quarantined(platform)
         for rel in late:
             assert (platform.landing / rel).exists(), f"{rel} left landing after a write error"
             assert rel not in ledger, f"{rel} has a ledger row although its rows could not be written"
             assert rel not in quarantine, f"{rel} was quarantined for a disk problem: it is not the file's fault"
         assert platform.query("SELECT count(*) FROM raw.web__events")[0][0] == rows_before, "rows half-loaded"
-        assert helpers.exactly_once_violations(platform) == []
+        assert invariants.exactly_once_violations(platform) == []
         print(f"{method}: run exit code {code} with {fault.expected_error!r}; files stayed in landing, nothing half-loaded")
 
         code, out = platform.ingest_here()  # the disk is healthy again
         assert code == 0, f"the run after the disk was healed failed:\n{out[-3000:]}"
-        ledger = helpers.ledger_files(platform)
+        ledger = invariants.ledger_files(platform)
         assert all(rel in ledger for rel in late + customers[:4])
-        assert helpers.exactly_once_violations(platform) == []
-        assert all(helpers.reconciliation_results(platform).values())
-        assert helpers.quarantined(platform) == {}
+        assert invariants.exactly_once_violations(platform) == []
+        assert all(invariants.reconciliation_results(platform).values())
+        assert invariants.quarantined(platform) == {}
     finally:
         fault.cleanup()
 
@@ -203,5 +203,5 @@ def test_write_error_on_an_uncontracted_dataset_does_not_quarantine_it(temp_plat
     finally:
         fault.cleanup()
     assert re.search(fault.expected_error, out)
-    assert "weather/day2.csv" not in helpers.quarantined(platform), "a disk error quarantined a good file"
+    assert "weather/day2.csv" not in invariants.quarantined(platform), "a disk error quarantined a good file"
     assert (platform.landing / "weather/day2.csv").exists()

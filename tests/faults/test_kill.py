@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from tests.faults import helpers
-from tests.faults.helpers import TempPlatform
+from tests.faults import invariants, processes
+from tests.faults.temp_platform import TempPlatform, copy_landing
 
 # Where the kill lands: a fraction of the time an uninterrupted run (same session) took from its
 # start to its last commit, i.e. somewhere in fingerprinting, staging or a commit; or the instant
@@ -27,47 +27,47 @@ TIME_DEPENDENT = (r"^dbt_",)
 def clean_run(sample_landing, tmp_path_factory):
     """An uninterrupted ingestion of the sample: the reference end state and its duration."""
     platform = TempPlatform(tmp_path_factory.mktemp("clean"))
-    helpers.copy_landing(sample_landing, platform.landing)
+    copy_landing(sample_landing, platform.landing)
     proc = platform.spawn(platform.ingest_cmd(), log_name="clean")
-    helpers.wait_for_line(proc, "STARTED", timeout=60)
+    processes.wait_for_line(proc, "STARTED", timeout=60)
     started, last_commit, commits = time.monotonic(), 0.0, 0
     while proc.poll() is None:  # when did the last commit happen?
-        seen = helpers.output_of(proc).count("committed ")
+        seen = processes.output_of(proc).count("committed ")
         if seen > commits:
             commits, last_commit = seen, time.monotonic() - started
         time.sleep(0.01)
-    code, out = helpers.finish(proc, 120)
+    code, out = processes.finish(proc, 120)
     assert code == 0, out[-4000:]
-    assert helpers.exactly_once_violations(platform) == []
+    assert invariants.exactly_once_violations(platform) == []
     return {
         "seconds": last_commit,
-        "fingerprints": helpers.table_fingerprints(platform),
-        "ledger": helpers.ledger_files(platform),
+        "fingerprints": invariants.table_fingerprints(platform),
+        "ledger": invariants.ledger_files(platform),
         "commits": out.count("committed "),
     }
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_kill_during_ingestion_then_rerun_equals_a_clean_run(point, clean_run, sample_landing, temp_platform):
-    landed = helpers.copy_landing(sample_landing, temp_platform.landing)
+    landed = copy_landing(sample_landing, temp_platform.landing)
     proc = temp_platform.spawn(temp_platform.ingest_cmd(), log_name="killed")
-    helpers.wait_for_line(proc, "STARTED", timeout=60)
+    processes.wait_for_line(proc, "STARTED", timeout=60)
     kind, value = point.split(":")
     if kind == "time":
         time.sleep(clean_run["seconds"] * float(value))
     else:
         assert int(value) < clean_run["commits"], "the sample has fewer commits than this kill point"
-        helpers.wait_for_line(proc, "committed ", timeout=60, count=int(value))
+        processes.wait_for_line(proc, "committed ", timeout=60, count=int(value))
     still_running = proc.poll() is None
-    helpers.kill_group(proc)
-    killed_output = helpers.output_of(proc)
+    processes.kill_group(proc)
+    killed_output = processes.output_of(proc)
     assert still_running, f"the run finished before the kill at {point}: nothing was tested\n{killed_output[-2000:]}"
 
     # Right after the crash: whatever is committed is whole (no file half in, no row without ledger).
     if temp_platform.settings.catalog_path.exists():
         try:
-            assert helpers.exactly_once_violations(temp_platform) == []
-            partial = sum(n for n, _ in helpers.table_fingerprints(temp_platform).values())
+            assert invariants.exactly_once_violations(temp_platform) == []
+            partial = sum(n for n, _ in invariants.table_fingerprints(temp_platform).values())
         except Exception as error:  # the kill may land before the first table exists
             if "does not exist" not in str(error):
                 raise
@@ -79,17 +79,16 @@ def test_kill_during_ingestion_then_rerun_equals_a_clean_run(point, clean_run, s
     # its interpreter start-up); nothing of the killed one survives but what it committed.
     code, out = temp_platform.ingest_here()
     assert code == 0, f"re-run after kill at {point} failed:\n{out[-4000:]}"
-    assert helpers.exactly_once_violations(temp_platform) == []
-    assert all(helpers.reconciliation_results(temp_platform).values()), helpers.reconciliation_results(temp_platform)
-    assert helpers.table_fingerprints(temp_platform) == clean_run["fingerprints"], f"kill at {point}: end state differs from a clean run"
-    assert helpers.ledger_files(temp_platform) == clean_run["ledger"]
-    assert helpers.quarantined(temp_platform) == {}
+    assert invariants.exactly_once_violations(temp_platform) == []
+    assert all(invariants.reconciliation_results(temp_platform).values()), invariants.reconciliation_results(temp_platform)
+    assert invariants.table_fingerprints(temp_platform) == clean_run["fingerprints"], f"kill at {point}: end state differs from a clean run"
+    assert invariants.ledger_files(temp_platform) == clean_run["ledger"]
+    assert invariants.quarantined(temp_platform) == {}
     assert all((temp_platform.landing / rel).exists() for rel in landed), "a loaded file must stay in landing"
     total = sum(n for n, _ in clean_run["fingerprints"].values())
     print(f"kill at {point}: {partial:,} of {total:,} rows were committed before the kill; re-run completed the rest")
 
 
-@pytest.mark.slow
 def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(built_platform, tmp_path):
     """The Dagster run of the dbt assets (run worker + its `dbt build` child) killed with -9 as dbt
     starts the first incremental model (a merge into an existing table: the riskiest moment), then
@@ -105,9 +104,9 @@ def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(built_platform, 
         known = set(runs.iterdir()) if runs.exists() else set()
         proc = platform.spawn(cmd + list(extra), log_name="dbt")
         if kill_at is None:
-            code, out = helpers.finish(proc, 400)
+            code, out = processes.finish(proc, 400)
             assert code == 0, f"Dagster dbt run {extra} failed:\n{out[-5000:]}"
-            assert helpers.lock_errors(out) == []
+            assert processes.lock_errors(out) == []
             return
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:  # dbt's own log, in its run folder
@@ -117,20 +116,20 @@ def test_kill_during_dbt_build_then_rerun_equals_a_full_refresh(built_platform, 
             time.sleep(0.02)
         time.sleep(0.05)  # into the statement, not before it
         still_running = proc.poll() is None
-        helpers.kill_group(proc)
-        assert still_running, f"the dbt run ended before {kill_at!r} was seen:\n{helpers.output_of(proc)[-3000:]}"
-        assert helpers.surviving_processes(platform) == [], "dbt outlived the killed run worker"
+        processes.kill_group(proc)
+        assert still_running, f"the dbt run ended before {kill_at!r} was seen:\n{processes.output_of(proc)[-3000:]}"
+        assert processes.surviving_processes(platform) == [], "dbt outlived the killed run worker"
 
     # Incremental models exist: the next build merges into them.
-    relations = helpers.mart_tables(platform)
-    before = helpers.relation_fingerprints(platform, relations, exclude=TIME_DEPENDENT)
+    relations = invariants.mart_tables(platform)
+    before = invariants.relation_fingerprints(platform, relations, exclude=TIME_DEPENDENT)
     build(kill_at="START sql incremental model")
     build()
     leftovers = platform.query(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND (table_name LIKE '%__dbt_tmp%' OR table_name LIKE '%__dbt_backup%')")
     assert leftovers == [], f"temp/backup relations left behind by the killed builds: {leftovers}"
-    assert helpers.mart_tables(platform) == relations
-    recovered = helpers.relation_fingerprints(platform, relations, exclude=TIME_DEPENDENT)
+    assert invariants.mart_tables(platform) == relations
+    recovered = invariants.relation_fingerprints(platform, relations, exclude=TIME_DEPENDENT)
     differ = {r: (before[r], recovered[r]) for r in relations if recovered[r] != before[r]}
     assert not differ, f"after a kill and a re-run, these relations differ from the build before (rows, checksum): {differ}"

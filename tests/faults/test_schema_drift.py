@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.faults import helpers
+from tests.faults import invariants
+from tests.faults.temp_platform import TempPlatform, copy_landing
 
 EVENTS = "web/events"
 ORDERS = "shop/orders"
@@ -16,7 +17,7 @@ ORDERS = "shop/orders"
 
 def _land(platform, sample_landing: Path, folder: str, count: int = 4) -> list[str]:
     files = sorted(p.relative_to(sample_landing).as_posix() for p in (sample_landing / folder).iterdir())[:count]
-    helpers.copy_landing(sample_landing, platform.landing, only=files)
+    copy_landing(sample_landing, platform.landing, only=files)
     return files
 
 
@@ -49,8 +50,8 @@ def test_added_column_loads_and_is_flagged_as_warning(platform, sample_landing):
 
     result = platform.ingest()
     assert result.success
-    assert helpers.quarantined(helpers_platform(platform)) == {}
-    ledger = helpers.ledger_files(helpers_platform(platform))
+    assert invariants.quarantined(as_temp_platform(platform)) == {}
+    ledger = invariants.ledger_files(as_temp_platform(platform))
     assert set(files) | set(order_files) <= set(ledger), "every file loads, drifted or not"
     checks = _checks(result)
     for table, column in (("web__events", "referrer"), ("shop__orders", "loyalty_tier")):
@@ -69,14 +70,14 @@ def test_removed_required_column_is_quarantined(platform, sample_landing):
 
     result = platform.ingest()
     assert result.success, "a bad file never fails the run"
-    q = helpers.quarantined(helpers_platform(platform))
+    q = invariants.quarantined(as_temp_platform(platform))
     assert q == {files[2]: "missing_required_column", order_files[1]: "missing_required_column"}
-    ledger = helpers.ledger_files(helpers_platform(platform))
+    ledger = invariants.ledger_files(as_temp_platform(platform))
     assert set(files) - {files[2]} <= set(ledger) and set(order_files) - {order_files[1]} <= set(ledger), "good neighbours load"
     checks = _checks(result)
     assert not checks[("web__events", "contract_conformity")].passed
     assert checks[("web__events", "contract_conformity")].severity.value == "ERROR"
-    assert helpers.exactly_once_violations(helpers_platform(platform)) == []
+    assert invariants.exactly_once_violations(as_temp_platform(platform)) == []
 
 
 @pytest.mark.parametrize(
@@ -102,9 +103,9 @@ def test_type_change_is_quarantined(platform, sample_landing, case):
 
     result = platform.ingest()
     assert result.success
-    assert helpers.quarantined(helpers_platform(platform)) == {bad: "type_cast_failed"}
-    assert set(files) - {bad} <= set(helpers.ledger_files(helpers_platform(platform)))
-    assert helpers.exactly_once_violations(helpers_platform(platform)) == []
+    assert invariants.quarantined(as_temp_platform(platform)) == {bad: "type_cast_failed"}
+    assert set(files) - {bad} <= set(invariants.ledger_files(as_temp_platform(platform)))
+    assert invariants.exactly_once_violations(as_temp_platform(platform)) == []
 
 
 @pytest.mark.parametrize("case", ["parquet_double_order_id", "csv_fractional_customer_id"])
@@ -126,8 +127,8 @@ def test_lossy_numeric_type_change_is_not_silently_rounded(platform, sample_land
         _rewrite_csv(platform.landing / bad, change)
     result = platform.ingest()
     assert result.success
-    loaded = helpers.ledger_files(helpers_platform(platform)).get(bad)
-    assert helpers.quarantined(helpers_platform(platform)).get(bad) == "type_cast_failed", (
+    loaded = invariants.ledger_files(as_temp_platform(platform)).get(bad)
+    assert invariants.quarantined(as_temp_platform(platform)).get(bad) == "type_cast_failed", (
         f"{bad} with fractional ids was loaded ({loaded} rows, ids rounded) instead of quarantined")
 
 
@@ -151,8 +152,8 @@ def test_renamed_file_pattern_loads_as_uncontracted_and_is_flagged(platform, sam
         assert "web__events_v2" in list_datasets(con), "the new dataset is flagged for profiling"
 
 
-def helpers_platform(platform):
-    """The shared ``platform`` fixture seen through the helpers' interface."""
-    view = helpers.TempPlatform.__new__(helpers.TempPlatform)
+def as_temp_platform(platform):
+    """The shared ``platform`` fixture seen as a ``TempPlatform`` (what the invariants take)."""
+    view = TempPlatform.__new__(TempPlatform)
     view.root, view.landing, view.state = platform.root, platform.landing, platform.root / "state"
     return view

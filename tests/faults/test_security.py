@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from analytics_platform.settings import PROJECT_ROOT
-from tests.faults import helpers
-from tests.faults.helpers import TempPlatform
+from tests.faults import invariants, processes
+from tests.faults.temp_platform import TempPlatform
 
 HEADER = "customer_id,email,first_name,last_name,country_code,acquisition_channel,signed_up_at,updated_at"
 SAFE_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -75,14 +75,14 @@ def test_hostile_file_names_are_data_never_sql_or_paths(temp_platform: TempPlatf
     workdir.mkdir()
     before_parent = set(os.listdir(platform.root.parent))
 
-    code, out = helpers.finish(platform.spawn(platform.ingest_cmd(), cwd=workdir, log_name="hostile"), 180)
+    code, out = processes.finish(platform.spawn(platform.ingest_cmd(), cwd=workdir, log_name="hostile"), 180)
     assert code == 0, out[-4000:]
     assert list(workdir.iterdir()) == [], "something was written into the working folder"
 
     assert sorted(p.name for p in outside.iterdir()) == ["secret.csv"], "a payload wrote outside the platform"
     assert set(os.listdir(platform.root.parent)) == before_parent
     ledger = dict(platform.query("SELECT source_file, target_table FROM meta.ingest_ledger WHERE status = 'loaded'"))
-    quarantine = helpers.quarantined(platform)
+    quarantine = invariants.quarantined(platform)
     for rel, (_, loads) in names.items():
         if loads:
             assert rel in ledger, f"{rel!r} should have loaded"
@@ -119,7 +119,10 @@ _UP_SHIM = """
 import json, os, subprocess, sys
 def capture(*args, **kwargs):
     argv = [a for a in args if isinstance(a, (list, tuple))]
-    print("EXEC " + json.dumps([str(x) for x in (argv[0] if argv else args)]), flush=True)
+    command = [str(x) for x in (argv[0] if argv else args)]
+    if not any("dagster" in part for part in command[:2]):
+        raise OSError("only dagster is captured here")  # e.g. `file -b`, which platform.architecture() runs
+    print("EXEC " + json.dumps(command), flush=True)
     os._exit(0)
 for name in dir(os):
     if name.startswith(("exec", "spawn", "posix_spawn")) or name == "system":
@@ -135,7 +138,7 @@ print("NO EXEC", flush=True)
 
 def test_up_binds_the_webserver_to_loopback_by_default(temp_platform):
     proc = temp_platform.spawn([sys.executable, "-c", _UP_SHIM], cwd=temp_platform.root, log_name="up")
-    code, out = helpers.finish(proc, 60)
+    code, out = processes.finish(proc, 60)
     lines = [line for line in out.splitlines() if line.startswith("EXEC ")]
     assert lines, f"`up` started nothing we could see:\n{out[-3000:]}"
     args = json.loads(lines[0][5:])

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 
-from tests.faults import helpers
+from tests.faults import processes
 from tests.ui.conftest import free_port
 
 _UP = """
@@ -36,7 +36,7 @@ def test_up_started_in_the_background_stops_on_sigterm(temp_platform):
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            assert proc.poll() is None, f"`up` exited early:\n{helpers.output_of(proc)[-3000:]}"
+            assert proc.poll() is None, f"`up` exited early:\n{processes.output_of(proc)[-3000:]}"
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
                 break
@@ -50,9 +50,9 @@ def test_up_started_in_the_background_stops_on_sigterm(temp_platform):
         except subprocess.TimeoutExpired:
             raise AssertionError("`dagster dev` ignored SIGTERM") from None
         deadline = time.monotonic() + 30  # webserver, daemon and code servers follow it down
-        while helpers.surviving_processes(temp_platform) and time.monotonic() < deadline:
+        while processes.surviving_processes(temp_platform) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert helpers.surviving_processes(temp_platform) == [], "processes of `up` outlived it"
+        assert processes.surviving_processes(temp_platform) == [], "processes of `up` outlived it"
     finally:
-        helpers.kill_group(proc)
+        processes.kill_group(proc)
         proc.log.close()  # type: ignore[attr-defined]
