@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from analytics_platform.files import replaced_atomically
+
 from .schema import SPECS, TableSpec
 
 if TYPE_CHECKING:
@@ -27,9 +29,9 @@ TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _atomic(path: Path, write) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    # the temporary name (dot first, .tmp last) is one the landing sensor never picks up
+    with replaced_atomically(path) as partial:
+        write(partial)
     return path
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from analytics_platform.defs.reports import page
 from analytics_platform.defs.reports.dashboards.figures import figure
-from analytics_platform.defs.reports.files import replaced_atomically, write_atomically
+from analytics_platform.files import replaced_atomically, write_atomically
 
 PLOTLY_BANNER = re.compile(r"plotly\.js v\d+\.\d+\.\d+")
 

@@ -13,6 +13,7 @@ import duckdb
 
 from analytics_platform.defs.ingestion.files import LandedFile
 from analytics_platform.defs.ingestion.readers import Rejected
+from analytics_platform.files import write_atomically
 from analytics_platform.warehouse import transaction
 
 
@@ -57,8 +58,9 @@ def quarantine_file(
     transaction(con, write)
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(file.path, destination)
-    Path(f"{destination}.reason.json").write_text(json.dumps(record, indent=2, default=str))
-    Path(f"{destination}.reason.txt").write_text(
+    write_atomically(Path(f"{destination}.reason.json"), json.dumps(record, indent=2, default=str))
+    write_atomically(
+        Path(f"{destination}.reason.txt"),
         f"{file.relative} was quarantined on {now:%Y-%m-%d %H:%M:%S} UTC.\n\n"
         f"Why: {rejected.message}\n\nFix the file and drop it into the landing folder again; "
         f"it will be loaded as a new file.\n"

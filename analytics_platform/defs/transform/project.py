@@ -37,6 +37,7 @@ from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
+from analytics_platform.files import replaced_atomically
 from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, Settings, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -155,10 +156,8 @@ def keep_partial_parse(settings: Settings, target: Path) -> None:
     written = target / PARTIAL_PARSE
     if not written.exists():
         return
-    kept = _kept_partial_parse(settings)
-    partial = kept.with_name(f".{PARTIAL_PARSE}.{uuid.uuid4().hex[:8]}")
-    shutil.copyfile(written, partial)
-    os.replace(partial, kept)
+    with replaced_atomically(_kept_partial_parse(settings)) as partial:
+        shutil.copyfile(written, partial)
 
 
 class AnalyticsDbtCliResource(DbtCliResource):

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import dagster as dg
 import duckdb
 
-from analytics_platform.defs.reports.files import write_atomically
 from analytics_platform.defs.reports.page import Kpi, Page, render
+from analytics_platform.files import write_atomically
 from analytics_platform.settings import Settings
 
 GROUP = "reports"

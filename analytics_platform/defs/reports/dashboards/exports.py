@@ -15,7 +15,7 @@ import duckdb
 from pydantic import Field
 
 from analytics_platform.defs.reports.dashboards.common import existing_tables, human_size
-from analytics_platform.defs.reports.files import replaced_atomically
+from analytics_platform.files import replaced_atomically
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.warehouse import quote_ident
 

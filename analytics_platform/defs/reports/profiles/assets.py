@@ -14,12 +14,12 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion.checks import raw_asset_key
 from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY
-from analytics_platform.defs.reports.files import write_atomically
 from analytics_platform.defs.reports.page import render
 from analytics_platform.defs.reports.profiles import contract_suggestion, dashboard, store
 from analytics_platform.defs.reports.profiles.datasets import dataset_state, table_exists
 from analytics_platform.defs.reports.profiles.formatting import num, pct
 from analytics_platform.defs.reports.profiles.profile import compute_profile
+from analytics_platform.files import write_atomically
 from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 
 GROUP = "reports"
