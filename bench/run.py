@@ -8,8 +8,9 @@ held-back days), then the stages:
     incremental  one more day of files → marts and ML refreshed, as a fraction of the cold build
     latency      ``dagster dev``: a day of files dropped → mart refreshed (goal ≤ 20 s)
 
-plus, once, the cold build at a tiny scale (fixed overhead). A stage whose code does not exist yet
-is reported "not available" instead of failing the harness. Every process's peak RSS and the
+plus, once, the cold build at a tiny scale (fixed overhead). A stage that cannot run (its input,
+e.g. a successful cold build, is missing) is reported "not available" with the reason, and the
+other stages still run. Every process's peak RSS and the
 warehouse size on disk are recorded. Results: ``bench/results/<time>.json`` (+ ``latest.json``)
 and the table in ``docs/BENCHMARKS.md``.
 """
