@@ -60,8 +60,7 @@ def _stop_when_interrupted(instance: dg.DagsterInstance, tags: dict[str, str]) -
 def _close_own_runs(instance: dg.DagsterInstance, tags: dict[str, str]) -> None:
     """Runs of this process that an interrupt left unfinished: canceled, their slots freed."""
     for record in instance.get_run_records(filters=dg.RunsFilter(tags=tags, statuses=recovery.ACTIVE)):
-        instance.report_run_canceled(record.dagster_run, message="materialize was stopped (SIGTERM or Ctrl-C).")
-        instance.event_log_storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
+        recovery.cancel(instance, record.dagster_run, "materialize was stopped (SIGTERM or Ctrl-C).")
         print(f"canceled run {record.dagster_run.run_id[:8]}: materialize was stopped", flush=True)
 
 

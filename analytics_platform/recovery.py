@@ -121,6 +121,13 @@ def runs_holding_slots(instance: dg.DagsterInstance) -> set[str]:
     return held
 
 
+def cancel(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
+    """Close a run stopped on purpose (Ctrl-C, SIGTERM): CANCELED if still open, its slots freed."""
+    if not run.is_finished:
+        instance.report_run_canceled(run, message=message)
+    instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
+
 def recover(instance: dg.DagsterInstance, log: Callable[[str], None] = print) -> list[Recovered]:
     """Mark dead runs failed (with the reason) and free every slot held by a run that is not running."""
     recovered = []

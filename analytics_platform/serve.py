@@ -96,8 +96,7 @@ def serve(cmd: list[str], home: Path) -> int:
         _stop_group(server)
         for run_id in canceled:  # asked to stop but still open: its process is gone now
             run = instance.get_run_by_id(run_id)
-            if run is not None and not run.is_finished:
-                instance.report_run_canceled(run, message="The platform was stopped (`up` got Ctrl-C or SIGTERM).")
-            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+            if run is not None:
+                recovery.cancel(instance, run, "The platform was stopped (`up` got Ctrl-C or SIGTERM).")
         recovery.recover(instance, log=lambda line: print(line, flush=True))
     return 0
