@@ -245,9 +245,10 @@ def _insert_uncontracted(c: duckdb.DuckDBPyConnection, p: Pending, source: str) 
     ).fetchone()[0]  # type: ignore[index]
     if not exists:
         c.execute(f"CREATE TABLE {p.table} AS {source} LIMIT 0")
-    have = {r[0] for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
+    # DuckDB's names are case-insensitive: `city` in a later file is the table's column `City`.
+    have = {r[0].lower() for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
     for name, dtype, *_ in c.execute(f"DESCRIBE {p.staged.name}").fetchall():
-        if name not in have:
+        if name.lower() not in have:
             c.execute(f"ALTER TABLE {p.table} ADD COLUMN {quote_ident(name)} {dtype}")
     c.execute(f"INSERT INTO {p.table} BY NAME {source}")
 

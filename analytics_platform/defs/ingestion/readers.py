@@ -9,6 +9,7 @@ sniffer alone can misread ragged files (one column, or silently dropped rows).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,41 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def clean_names(names: list[str]) -> list[str]:
+    """Column names as the platform loads them, deterministically: whitespace (non-breaking spaces
+    too) trimmed and collapsed to one space, an empty name ``column<i>``, and a name that repeats
+    an earlier one up to case (DuckDB's names are case-insensitive: ``a`` beside ``A``) suffixed
+    ``_1``, ``_2``… as DuckDB's own CSV reader does."""
+    seen: set[str] = set()
+    out = []
+    for i, raw in enumerate(names):
+        name = re.sub(r"\s+", " ", str(raw)).strip() or f"column{i}"
+        candidate, n = name, 0
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{name}_{n}"
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def rename_columns(con: duckdb.DuckDBPyConnection, stage: str, mapping: dict[str, str]) -> None:
+    """Rename columns of the temp table ``stage`` (two steps, so swaps and case changes work)."""
+    mapping = {old: new for old, new in mapping.items() if old != new}
+    for i, old in enumerate(mapping):
+        con.execute(f"ALTER TABLE {stage} RENAME COLUMN {quote_ident(old)} TO {quote_ident(f'__rename_{i}')}")
+    for i, new in enumerate(mapping.values()):
+        con.execute(f"ALTER TABLE {stage} RENAME COLUMN {quote_ident(f'__rename_{i}')} TO {quote_ident(new)}")
+
+
+def _clean_staged(con: duckdb.DuckDBPyConnection, stage: str) -> list[str]:
+    """Give the staged table clean column names (``clean_names``); returns them."""
+    names = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+    clean = clean_names(names)
+    rename_columns(con, stage, dict(zip(names, clean, strict=True)))
+    return clean
+
+
 def sniff_csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str) -> dict[str, Any]:
     """The dialect DuckDB's sniffer detects in ``file`` (delimiter, quote, header, columns)."""
     row = con.execute(
@@ -72,8 +108,8 @@ def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple
     with file.path.open(encoding=encoding, errors="replace", newline="") as handle:
         header = handle.readline().lstrip("\ufeff").rstrip("\r\n")
     for delimiter in sorted(DELIMITERS, key=header.count, reverse=True):
-        names = [n.strip().strip('"') for n in header.split(delimiter)]
-        if len(names) > 1 and (set(expected) <= set(names) if expected else True):
+        names = clean_names([n.strip().strip('"') for n in header.split(delimiter)])
+        if len(names) > 1 and ({e.lower() for e in expected} <= {n.lower() for n in names} if expected else True):
             return delimiter, names
     return None
 
@@ -117,8 +153,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
         dialect = sniff_csv_dialect(con, file, encoding)
     except duckdb.Error as error:
         raise Rejected("malformed_csv", f"DuckDB's CSV sniffer failed: {str(error).splitlines()[0]}") from None
-    required = contract.required_columns if contract else []
-    sniffed_ok = set(required) <= set(dialect["columns"]) and (contract or len(dialect["columns"]) > 1)
+    required = contract.required_headers if contract else []
+    dialect["columns"] = clean_names(dialect["columns"])
+    sniffed_ok = {r.lower() for r in required} <= {c.lower() for c in dialect["columns"]} and (contract or len(dialect["columns"]) > 1)
     if not sniffed_ok:
         # The sniffer's guess does not fit: typically rows with more or fewer fields than the
         # header make it fall back to one column, or to "no header". If the header line splits
@@ -126,7 +163,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
         # names the ragged line.
         split = _header_split(file, fp.encoding or "utf-8", required)
         if split:
-            dialect.update(delimiter=split[0], columns=split[1], has_header=True, skip_rows=0,
+            dialect.update(delimiter=split[0], columns=clean_names(split[1]), has_header=True, skip_rows=0,
                            dialect_source="header line (the sniffer's guess did not match it)")
         elif contract and len(dialect["columns"]) == 1:
             raise Rejected(
@@ -146,7 +183,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, 
         declared_rows = con.execute(f"SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata({path})").fetchone()
     except duckdb.Error as error:
         raise Rejected("malformed_parquet", f"Not a readable Parquet file: {str(error).splitlines()[0]}") from None
-    columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+    columns = _clean_staged(con, stage)
     staged = validate_staged(con, stage, {"format": "parquet", "columns": columns}, contract, textual=False)
     staged.detected["rows_in_footer"] = int(declared_rows[0] or 0) if declared_rows else 0
     return staged
@@ -171,7 +208,7 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
             con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_json({path}, format='newline_delimited')")
         except duckdb.Error as error:
             raise Rejected("malformed_json", f"DuckDB could not infer a table: {str(error).splitlines()[0]}") from None
-        columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+        columns = _clean_staged(con, stage)
         return validate_staged(con, stage, {"format": "ndjson", "columns": columns}, None, textual=False)
     keys = [
         r[0]
@@ -179,10 +216,11 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
             f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, rowid AS r FROM {stage}_objects) GROUP BY k ORDER BY min(r)"
         ).fetchall()
     ]
-    extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(k)}" for k in keys) or "NULL AS _empty"
+    names = clean_names(keys)
+    extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(n)}" for k, n in zip(keys, names, strict=True)) or "NULL AS _empty"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract}{keep} FROM {stage}_objects")
     con.execute(f"DROP TABLE {stage}_objects")
-    return validate_staged(con, stage, {"format": "ndjson", "columns": keys}, contract, textual=True)
+    return validate_staged(con, stage, {"format": "ndjson", "columns": names}, contract, textual=True)
 
 
 def validate_staged(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool,
@@ -192,6 +230,11 @@ def validate_staged(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[s
     table with the SQL that casts it to the contract's columns."""
     rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # type: ignore[index]
     columns: list[str] = [c for c in detected["columns"] if c not in exclude]
+    by_header = {c.header.lower(): c.name for c in contract.columns} if contract else {}
+    if renames := {c: by_header[c.lower()] for c in columns if by_header.get(c.lower(), c) != c}:
+        rename_columns(con, stage, renames)  # file headers → the contract's column names
+        columns = [renames.get(c, c) for c in columns]
+        detected["renamed"] = renames
     staged = Staged(stage, rows, columns, detected)
     if contract is None:
         if textual:  # uncontracted CSV: let DuckDB infer types from the text it read strictly
@@ -256,5 +299,5 @@ def infer_csv_types(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str
         f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_literal(str(file.path))}, "
         f"delim={sql_literal(d['delimiter'])}, quote={sql_literal(d['quote'] or '')}, escape={sql_literal(d['escape'] or '')}, "
         f"header={'true' if d['has_header'] else 'false'}, skip={int(d['skip_rows'])}, encoding={sql_literal(d['encoding'])}, "
-        "strict_mode=true, null_padding=false, sample_size=-1)"
+        f"names=[{', '.join(sql_literal(c) for c in d['columns'])}], strict_mode=true, null_padding=false, sample_size=-1)"
     )
