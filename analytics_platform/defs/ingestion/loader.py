@@ -13,7 +13,6 @@ with the ledger row, quarantine) reads top to bottom here; reading and batching 
 from __future__ import annotations
 
 import csv
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import duckdb
 from analytics_platform.defs.ingestion import erasure_filter, ledger, readers
 from analytics_platform.defs.ingestion.batch import PATH_COLUMN, batchable, stage_batch
 from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, contract_for
+from analytics_platform.defs.ingestion.datasets import dataset_name
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
 from analytics_platform.defs.ingestion.quarantine import quarantine_file
 from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
@@ -33,16 +33,6 @@ from analytics_platform.warehouse import quote_ident, transaction, with_retry
 
 CHUNK_BYTES = 256 << 20  # file bytes staged in memory per commit; bounds memory at scale 10
 UNCONTRACTED_KEY = "uncontracted"
-
-
-def dataset_name(relative: str) -> str:
-    """A safe table name for an uncontracted dataset: its folder path, folders joined by `__`
-    (`weather/daily/x.csv` → `weather__daily`), or the file stem for files at the top."""
-    parts = Path(relative).parent.parts or (Path(relative).stem,)
-    cleaned = [re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_") for part in parts]
-    name = "__".join(p for p in cleaned if p)
-    name = name if name and name[0].isalpha() else f"d_{name}"
-    return name[:60]
 
 
 @dataclass

@@ -14,6 +14,8 @@ in a file becomes optional, until every checked file passes. Column names that a
 from __future__ import annotations
 
 import dataclasses
+import glob
+import os
 import re
 import tempfile
 import unicodedata
@@ -104,7 +106,10 @@ def file_pattern(files: list[str]) -> tuple[str, str]:
     fmt = FORMAT_BY_SUFFIX.get(suffixes[0], "csv")
     folders = {Path(f).parent.as_posix() for f in files}
     if len(folders) == 1 and (folder := folders.pop()) not in ("", "."):
-        return (f"{folder}/*.{suffixes[0]}" if len(suffixes) == 1 else f"{folder}/*"), fmt
+        # The series' common name (dates and numbers off), so other series of the folder stay out.
+        prefix = re.sub(r"[\d_\-. ]+$", "", os.path.commonprefix([Path(f).stem for f in files]))
+        name = f"{glob.escape(prefix)}*"
+        return (f"{folder}/{name}.{suffixes[0]}" if len(suffixes) == 1 else f"{folder}/{name}"), fmt
     if len(files) == 1:
         return files[0], fmt
     return f"{Path(files[0]).stem}.*", fmt
