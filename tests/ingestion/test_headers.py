@@ -15,6 +15,7 @@ from analytics_platform.defs.ingestion.files import scan_landing
 from analytics_platform.defs.ingestion.loader import ingest
 from analytics_platform.defs.ingestion.readers import clean_names
 from analytics_platform.defs.reports.profiles.contract_suggestion import suggest
+from analytics_platform.defs.reports.profiles.datasets import dataset_state
 from analytics_platform.defs.reports.profiles.profile import compute_profile
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.warehouse import quote_ident
@@ -50,8 +51,9 @@ def test_headers_differing_in_case_or_spacing_load_and_adopt(platform, tmp_path)
         table = con.execute('SELECT "Id", "A", "a_1", "City", "city_1", "First Name", "Total Sales" FROM uncontracted."cities" ORDER BY 1').fetchall()
         assert table == [tuple(r[:7]) for r in DAY1 + DAY2]
 
-        suggestion = suggest(compute_profile(con, "cities"), con, platform.landing, existing=())
+        suggestion = suggest(compute_profile(con, "cities", dataset_state(con, "cities")), con, platform.landing, existing=())
     assert suggestion.adoptable, suggestion.problems
+    assert suggestion.contract.file_pattern == "cities/cities*.csv"
     headers = {c.name: c.source for c in suggestion.contract.columns}
     assert headers == {"id": "Id", "a": "A", "a_1": "", "city": "City", "city_1": "", "first_name": "First Name",
                        "total_sales": "Total Sales", "life_exp": "lifeExp"}

@@ -107,7 +107,7 @@ def file_pattern(files: list[str]) -> tuple[str, str]:
     folders = {Path(f).parent.as_posix() for f in files}
     if len(folders) == 1 and (folder := folders.pop()) not in ("", "."):
         # The series' common name (dates and numbers off), so other series of the folder stay out.
-        prefix = re.sub(r"[\d_\-. ]+$", "", os.path.commonprefix([Path(f).stem for f in files]))
+        prefix = re.sub(r"[\d_\-. ]+$", "", os.path.commonprefix([Path(f).stem for f in files]).split("*")[0])
         name = f"{glob.escape(prefix)}*"
         return (f"{folder}/{name}.{suffixes[0]}" if len(suffixes) == 1 else f"{folder}/{name}"), fmt
     if len(files) == 1:
