@@ -43,7 +43,8 @@ def test_sensor_reprofiles_only_a_changed_dataset(profiled: dict[str, Any], tmp_
     assert [r.partition_key for r in first.run_requests] == ["wind"]
     instance.add_dynamic_partitions(PARTITIONS_NAME, ["wind"])
     text = (landing / "wind" / "wind.csv").read_text().splitlines()
-    (landing / "wind" / "wind_more.csv").write_text("\n".join([text[0], *text[1:40]]) + "\n")
+    # a later delivery of the same series
+    (landing / "wind" / "wind_2024-01-02.csv").write_text("\n".join([text[0], *text[1:40]]) + "\n")
     assert dg.materialize([raw_tables], resources=resources, selection=[dg.AssetKey(["raw", "uncontracted"])], run_config=RUN_CONFIG).success
     second = uncontracted_profile_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=first.cursor))
     assert [r.partition_key for r in second.run_requests] == ["wind"]

@@ -58,7 +58,8 @@ def stage_batch(
             if any(f_fp.has_quote for _, f_fp in items):
                 return None  # records must be counted with a quote-aware parser: per-file path
             dialect = readers.sniff_csv_dialect(con, first, readers.DUCKDB_ENCODINGS[fp.encoding or "utf-8"])
-            if not set(contract.required_columns) <= set(dialect["columns"]) or not dialect["has_header"]:
+            dialect["columns"] = readers.clean_names(dialect["columns"])
+            if not {h.lower() for h in contract.required_headers} <= {c.lower() for c in dialect["columns"]} or not dialect["has_header"]:
                 return None
             readers.read_csv_text(con, paths, stage, dialect, path_column=PATH_COLUMN)
             expected = {str(f.path): f_fp.records - 1 - int(dialect["skip_rows"] or 0) for f, f_fp in items}

@@ -2,6 +2,11 @@
 
 Adding a source means adding a YAML file; the raw asset, its checks and the dbt source it feeds
 are derived from it. Names from the YAML become SQL identifiers, so they are validated here.
+A column whose header in the file is not such a name (``First Name``, ``lifeExp``, ``a`` beside
+``A``) says so with ``source``: ``{name: first_name, source: "First Name", type: VARCHAR}``. The
+header is matched as the reader reports it (``readers.clean_names``: whitespace trimmed, a repeat
+that differs only in case suffixed ``_1``, ``_2``…, as in the uncontracted table), ignoring case
+as DuckDB does.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ class Column:
     required: bool = False
     pii: bool = False
     description: str = ""
+    source: str = ""  # the header in the file, when it is not ``name``
+
+    @property
+    def header(self) -> str:
+        return self.source or self.name
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,16 @@ class Contract:
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
+    @property
+    def required_headers(self) -> list[str]:
+        """The required columns as the file's header names them."""
+        return [c.header for c in self.columns if c.required]
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """File header → column name, for the columns declared with a ``source``."""
+        return {c.source: c.name for c in self.columns if c.source and c.source != c.name}
+
     def matches(self, relative_path: str) -> bool:
         """Glob match where `*` stays within one folder (`shop/orders/*.parquet` does not
         match `shop/orders/2026/x.parquet`)."""
@@ -90,6 +110,7 @@ def _parse(path: Path) -> Contract:
                 required=bool(c.get("required", False)),
                 pii=bool(c.get("pii", False)),
                 description=c.get("description", ""),
+                source=str(c.get("source") or ""),
             )
             for c in raw["columns"]
         )
@@ -107,6 +128,9 @@ def _parse(path: Path) -> Contract:
     except KeyError as missing:
         raise ContractError(f"{path.name}: missing key {missing}") from None
     names = set(contract.column_names)
+    headers = [c.header.lower() for c in contract.columns]
+    if len(names) != len(contract.columns) or len(set(headers)) != len(headers):
+        raise ContractError(f"{path.name}: column names and source headers must each be unique")
     if contract.format not in FORMATS:
         raise ContractError(f"{path.name}: format must be one of {FORMATS}")
     unknown = [k for k in (*contract.primary_key, contract.incremental_key) if k and k not in names]

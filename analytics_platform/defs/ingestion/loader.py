@@ -13,7 +13,6 @@ with the ledger row, quarantine) reads top to bottom here; reading and batching 
 from __future__ import annotations
 
 import csv
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +22,10 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.ingestion import erasure_filter, ledger, readers
+from analytics_platform.defs.ingestion import diagnose, erasure_filter, ledger, readers
 from analytics_platform.defs.ingestion.batch import PATH_COLUMN, batchable, stage_batch
 from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, contract_for
+from analytics_platform.defs.ingestion.datasets import dataset_name
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
 from analytics_platform.defs.ingestion.quarantine import quarantine_file
 from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
@@ -33,16 +33,6 @@ from analytics_platform.warehouse import quote_ident, transaction, with_retry
 
 CHUNK_BYTES = 256 << 20  # file bytes staged in memory per commit; bounds memory at scale 10
 UNCONTRACTED_KEY = "uncontracted"
-
-
-def dataset_name(relative: str) -> str:
-    """A safe table name for an uncontracted dataset: its folder path, folders joined by `__`
-    (`weather/daily/x.csv` → `weather__daily`), or the file stem for files at the top."""
-    parts = Path(relative).parent.parts or (Path(relative).stem,)
-    cleaned = [re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_") for part in parts]
-    name = "__".join(p for p in cleaned if p)
-    name = name if name and name[0].isalpha() else f"d_{name}"
-    return name[:60]
 
 
 @dataclass
@@ -96,14 +86,15 @@ def _expected_rows(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerp
     if file.path.suffix.lower() == ".parquet" or (contract and contract.format == "parquet"):
         return int(staged.detected.get("rows_in_footer", staged.rows))
     header = 1 if staged.detected.get("has_header", False) else 0
-    if not fp.has_quote and fp.encoding != "utf-16":
+    comment = staged.detected.get("comment")
+    if not fp.has_quote and fp.encoding != "utf-16" and not comment:
         return fp.records - header - int(staged.detected.get("skip_rows", 0) or 0)
     # Quoted fields may hold newlines (and UTF-16 has two-byte ones): count records with
     # Python's csv module, a parser independent of DuckDB's, on the decoded text.
     with file.path.open(encoding=fp.encoding or "utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter=staged.detected.get("delimiter") or ",",
                             quotechar=staged.detected.get("quote") or '"')
-        records = sum(1 for record in reader if record)
+        records = sum(1 for record in reader if record and not (comment and record[0].lstrip().startswith(comment)))
     return records - header - int(staged.detected.get("skip_rows", 0) or 0)
 
 
@@ -209,11 +200,7 @@ def _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, 
             staged = stage_file(con, file, fp, contract, f"stage_{next(counter)}")
             expected = _expected_rows(con, file, fp, contract, staged)
             if expected != staged.rows:
-                raise Rejected(
-                    "row_count_mismatch",
-                    f"The file holds {expected} records but {staged.rows} rows were read: the dialect was misread, nothing is loaded.",
-                    rows_in_file=expected, rows_read=staged.rows,
-                )
+                raise _count_mismatch(file, fp, staged, expected)
         except Rejected as rejected:
             record = quarantine_file(con, file, fp.sha256, file_table, rejected, quarantine_dir, run_id)
             report.quarantined[target].append(record)
@@ -221,6 +208,31 @@ def _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, 
             continue
         units.append(Pending(target, file_table, contract, staged, [Member(file, fp, expected)]))
     return units
+
+
+def _count_mismatch(file: LandedFile, fp: Fingerprint, staged: Staged, expected: int) -> Rejected:
+    """Rows read ≠ records counted: find the line that makes the dialect wrong, if one does."""
+    d = staged.detected
+    ragged = None
+    if d.get("delimiter"):
+        ragged = diagnose.ragged_line(file.path, fp.encoding or "utf-8", d["delimiter"], d.get("quote"),
+                                      int(d.get("skip_rows") or 0), d.get("comment"))
+    if ragged:
+        return Rejected("ragged_rows", diagnose.ragged_text(ragged), line=ragged[0], rows_in_file=expected, rows_read=staged.rows)
+    return Rejected(
+        "row_count_mismatch",
+        f"Python's CSV parser counts {expected} records but DuckDB read {staged.rows} rows with the detected dialect "
+        f"({d.get('delimiter')!r} delimiter, {int(d.get('skip_rows') or 0)} line(s) skipped, header: {d.get('has_header')}): "
+        "the dialect was misread, nothing is loaded.",
+        rows_in_file=expected, rows_read=staged.rows,
+    )
+
+
+def _misfit(con: duckdb.DuckDBPyConnection, u: Pending) -> str | None:
+    try:
+        return diagnose.misfit_column(con, u.staged.name, u.table)
+    except duckdb.Error:
+        return None
 
 
 def _replace_previous(c: duckdb.DuckDBPyConnection, m: Member, current, now: datetime) -> int:
@@ -245,9 +257,10 @@ def _insert_uncontracted(c: duckdb.DuckDBPyConnection, p: Pending, source: str) 
     ).fetchone()[0]  # type: ignore[index]
     if not exists:
         c.execute(f"CREATE TABLE {p.table} AS {source} LIMIT 0")
-    have = {r[0] for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
+    # DuckDB's names are case-insensitive: `city` in a later file is the table's column `City`.
+    have = {r[0].lower() for r in c.execute(f"DESCRIBE {p.table}").fetchall()}
     for name, dtype, *_ in c.execute(f"DESCRIBE {p.staged.name}").fetchall():
-        if name not in have:
+        if name.lower() not in have:
             c.execute(f"ALTER TABLE {p.table} ADD COLUMN {quote_ident(name)} {dtype}")
     c.execute(f"INSERT INTO {p.table} BY NAME {source}")
 
@@ -287,7 +300,8 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
                 raise
             u = batch[0]
             m = u.members[0]
-            rejected = Rejected("incompatible_schema", f"Does not fit the dataset's existing table {u.table}: {str(error).splitlines()[0]}")
+            why = _misfit(con, u) or diagnose.error_text(error)
+            rejected = Rejected("incompatible_schema", f"Does not fit the dataset's existing table {u.table}: {why}")
             report.quarantined[u.target].append(quarantine_file(con, m.file, m.fp.sha256, u.table, rejected, quarantine_dir, run_id))
             continue
         for u in batch:

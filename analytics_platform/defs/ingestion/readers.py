@@ -9,11 +9,13 @@ sniffer alone can misread ragged files (one column, or silently dropped rows).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
+from analytics_platform.defs.ingestion import diagnose
 from analytics_platform.defs.ingestion.contracts import Column, Contract
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile
 from analytics_platform.warehouse import quote_ident
@@ -45,15 +47,56 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sniff_csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str) -> dict[str, Any]:
-    """The dialect DuckDB's sniffer detects in ``file`` (delimiter, quote, header, columns)."""
+def clean_names(names: list[str]) -> list[str]:
+    """Column names as the platform loads them, deterministically: whitespace (non-breaking spaces
+    too) trimmed and collapsed to one space, an empty name ``column<i>``, and a name that repeats
+    an earlier one up to case (DuckDB's names are case-insensitive: ``a`` beside ``A``) suffixed
+    ``_1``, ``_2``… as DuckDB's own CSV reader does."""
+    seen: set[str] = set()
+    out = []
+    for i, raw in enumerate(names):
+        name = re.sub(r"\s+", " ", str(raw)).strip() or f"column{i}"
+        candidate, n = name, 0
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{name}_{n}"
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def rename_columns(con: duckdb.DuckDBPyConnection, stage: str, mapping: dict[str, str]) -> None:
+    """Rename columns of the temp table ``stage`` (two steps, so swaps and case changes work)."""
+    mapping = {old: new for old, new in mapping.items() if old != new}
+    for i, old in enumerate(mapping):
+        con.execute(f"ALTER TABLE {stage} RENAME COLUMN {quote_ident(old)} TO {quote_ident(f'__rename_{i}')}")
+    for i, new in enumerate(mapping.values()):
+        con.execute(f"ALTER TABLE {stage} RENAME COLUMN {quote_ident(f'__rename_{i}')} TO {quote_ident(new)}")
+
+
+def _clean_staged(con: duckdb.DuckDBPyConnection, stage: str) -> list[str]:
+    """Give the staged table clean column names (``clean_names``); returns them."""
+    names = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+    clean = clean_names(names)
+    rename_columns(con, stage, dict(zip(names, clean, strict=True)))
+    return clean
+
+
+def sniff_csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str, comment: str | None = None) -> dict[str, Any]:
+    """The dialect DuckDB's sniffer detects in ``file`` (delimiter, quote, header, columns, and
+    the comment character: lines starting with `#` are read as comments, not as rows)."""
+    option = f", comment={sql_literal(comment)}" if comment else ""
     row = con.execute(
-        "SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, HasHeader, Columns "
-        f"FROM sniff_csv({sql_literal(str(file.path))}, encoding={sql_literal(encoding)}, sample_size=20480)"
+        "SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, HasHeader, Columns, Comment "
+        f"FROM sniff_csv({sql_literal(str(file.path))}, encoding={sql_literal(encoding)}, sample_size=20480{option})"
     ).fetchone()
     assert row is not None
-    delimiter, quote, escape, newline, skip, header, columns = row
+    delimiter, quote, escape, newline, skip, header, columns, found = row
+    found = None if found in ("(empty)", "", None) else found
+    if found and not comment:  # with the comment known, the sniffer also finds the header below comment lines
+        return sniff_csv_dialect(con, file, encoding, found)
     return {
+        "comment": found,
         "delimiter": delimiter,
         "quote": None if quote == "(empty)" else quote,
         "escape": None if escape == "(empty)" else escape,
@@ -72,8 +115,8 @@ def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple
     with file.path.open(encoding=encoding, errors="replace", newline="") as handle:
         header = handle.readline().lstrip("\ufeff").rstrip("\r\n")
     for delimiter in sorted(DELIMITERS, key=header.count, reverse=True):
-        names = [n.strip().strip('"') for n in header.split(delimiter)]
-        if len(names) > 1 and (set(expected) <= set(names) if expected else True):
+        names = clean_names([n.strip().strip('"') for n in header.split(delimiter)])
+        if len(names) > 1 and ({e.lower() for e in expected} <= {n.lower() for n in names} if expected else True):
             return delimiter, names
     return None
 
@@ -91,6 +134,8 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage:
         f"columns={columns}",
         "auto_detect=false, strict_mode=true, null_padding=false, parallel=true",
     ]
+    if dialect.get("comment"):
+        options.append(f"comment={sql_literal(dialect['comment'])}")
     if path_column:
         options.append(f"filename={sql_literal(path_column)}")
     source = file if isinstance(file, str) else sql_literal(str(file.path))
@@ -99,14 +144,26 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage:
             f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({source}, {', '.join(options)})"
         )
     except duckdb.Error as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        useful = [line for line in lines if line.startswith(("Expected Number of Columns", "Original Line", "CSV Error on Line"))]
-        first_line = " | ".join(useful[:3]) or lines[0]
-        raise Rejected(
-            "ragged_rows" if "Expected Number of Columns" in str(error) or "CSV Error on Line" in str(error) else "malformed_csv",
-            f"DuckDB could not read the file strictly with the detected dialect: {first_line}",
-            duckdb_error=str(error)[:2000],
-        ) from None
+        raise _read_error(error, file, dialect) from None
+
+
+def _read_error(error: duckdb.Error, file: LandedFile | str, dialect: dict[str, Any]) -> Rejected:
+    """The strict read failed: name the line and the cause (a ragged line, an encoding)."""
+    text = str(error)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    original = re.search(r"Original Line: (.*)", text)
+    where = f"line {line.group(1)}" if line else "a line"
+    if found:
+        shown = f": {original.group(1).strip()[:120]!r}" if original else ""
+        message = (f"{where} has {found.group(2)} field(s) where the header has {found.group(1)}{shown}. "
+                   "Every line needs as many fields as the header")
+        return Rejected("ragged_rows", message, line=int(line.group(1)) if line else None, duckdb_error=text[:2000])
+    if "Invalid unicode" in text or "encoding" in text.lower():
+        if not isinstance(file, str):
+            return Rejected("undecodable", diagnose.not_utf8(file.path), duckdb_error=text[:2000])
+    return Rejected("malformed_csv", f"DuckDB could not read {where} strictly with the detected dialect: {diagnose.error_text(error)}",
+                    duckdb_error=text[:2000])
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint, stage: str, contract: Contract | None) -> Staged:
@@ -116,9 +173,18 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
     try:
         dialect = sniff_csv_dialect(con, file, encoding)
     except duckdb.Error as error:
-        raise Rejected("malformed_csv", f"DuckDB's CSV sniffer failed: {str(error).splitlines()[0]}") from None
-    required = contract.required_columns if contract else []
-    sniffed_ok = set(required) <= set(dialect["columns"]) and (contract or len(dialect["columns"]) > 1)
+        if fp.encoding != "utf-8":  # a legacy guess (cp1252, latin-1) that does not fit: say so
+            raise Rejected("undecodable", diagnose.not_utf8(file.path), tried=encoding, duckdb_error=str(error)[:2000]) from None
+        raise Rejected("malformed_csv", f"DuckDB's CSV sniffer failed: {diagnose.error_text(error)}") from None
+    if dialect["skip_rows"] and not dialect["has_header"] and len(dialect["columns"]) > 1:
+        # The sniffer skipped the first line(s) and named the columns column0…: a header with
+        # fewer or more fields than the rows below it, not a title line. Loading would drop it.
+        ragged = diagnose.ragged_line(file.path, fp.encoding or "utf-8", dialect["delimiter"], dialect["quote"], 0, dialect["comment"])
+        if ragged:
+            raise Rejected("ragged_rows", diagnose.ragged_text(ragged), line=ragged[0])
+    required = contract.required_headers if contract else []
+    dialect["columns"] = clean_names(dialect["columns"])
+    sniffed_ok = {r.lower() for r in required} <= {c.lower() for c in dialect["columns"]} and (contract or len(dialect["columns"]) > 1)
     if not sniffed_ok:
         # The sniffer's guess does not fit: typically rows with more or fewer fields than the
         # header make it fall back to one column, or to "no header". If the header line splits
@@ -126,7 +192,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
         # names the ragged line.
         split = _header_split(file, fp.encoding or "utf-8", required)
         if split:
-            dialect.update(delimiter=split[0], columns=split[1], has_header=True, skip_rows=0,
+            dialect.update(delimiter=split[0], columns=clean_names(split[1]), has_header=True, skip_rows=0,
                            dialect_source="header line (the sniffer's guess did not match it)")
         elif contract and len(dialect["columns"]) == 1:
             raise Rejected(
@@ -145,8 +211,8 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_parquet({path})")
         declared_rows = con.execute(f"SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata({path})").fetchone()
     except duckdb.Error as error:
-        raise Rejected("malformed_parquet", f"Not a readable Parquet file: {str(error).splitlines()[0]}") from None
-    columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+        raise Rejected("malformed_parquet", f"Not a readable Parquet file: {diagnose.error_text(error)}") from None
+    columns = _clean_staged(con, stage)
     staged = validate_staged(con, stage, {"format": "parquet", "columns": columns}, contract, textual=False)
     staged.detected["rows_in_footer"] = int(declared_rows[0] or 0) if declared_rows else 0
     return staged
@@ -162,7 +228,7 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
         con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_objects AS SELECT json{keep} FROM read_ndjson_objects({path}{with_path})")
         bad = con.execute(f"SELECT count(*) FROM {stage}_objects WHERE json_type(json) <> 'OBJECT'").fetchone()
     except duckdb.Error as error:
-        raise Rejected("malformed_json", f"A line is not valid JSON: {str(error).splitlines()[0]}") from None
+        raise Rejected("malformed_json", f"A line is not valid JSON: {diagnose.error_text(error)}") from None
     if bad and bad[0]:
         raise Rejected("malformed_json", f"{bad[0]} line(s) are JSON but not objects")
     if contract is None:
@@ -170,8 +236,8 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_json({path}, format='newline_delimited')")
         except duckdb.Error as error:
-            raise Rejected("malformed_json", f"DuckDB could not infer a table: {str(error).splitlines()[0]}") from None
-        columns = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall()]
+            raise Rejected("malformed_json", f"DuckDB could not infer a table: {diagnose.error_text(error)}") from None
+        columns = _clean_staged(con, stage)
         return validate_staged(con, stage, {"format": "ndjson", "columns": columns}, None, textual=False)
     keys = [
         r[0]
@@ -179,10 +245,11 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
             f"SELECT k FROM (SELECT unnest(json_keys(json)) AS k, rowid AS r FROM {stage}_objects) GROUP BY k ORDER BY min(r)"
         ).fetchall()
     ]
-    extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(k)}" for k in keys) or "NULL AS _empty"
+    names = clean_names(keys)
+    extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(n)}" for k, n in zip(keys, names, strict=True)) or "NULL AS _empty"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract}{keep} FROM {stage}_objects")
     con.execute(f"DROP TABLE {stage}_objects")
-    return validate_staged(con, stage, {"format": "ndjson", "columns": keys}, contract, textual=True)
+    return validate_staged(con, stage, {"format": "ndjson", "columns": names}, contract, textual=True)
 
 
 def validate_staged(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[str, Any], contract: Contract | None, textual: bool,
@@ -192,6 +259,11 @@ def validate_staged(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[s
     table with the SQL that casts it to the contract's columns."""
     rows = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # type: ignore[index]
     columns: list[str] = [c for c in detected["columns"] if c not in exclude]
+    by_header = {c.header.lower(): c.name for c in contract.columns} if contract else {}
+    if renames := {c: by_header[c.lower()] for c in columns if by_header.get(c.lower(), c) != c}:
+        rename_columns(con, stage, renames)  # file headers → the contract's column names
+        columns = [renames.get(c, c) for c in columns]
+        detected["renamed"] = renames
     staged = Staged(stage, rows, columns, detected)
     if contract is None:
         if textual:  # uncontracted CSV: let DuckDB infer types from the text it read strictly
@@ -256,5 +328,6 @@ def infer_csv_types(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str
         f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_literal(str(file.path))}, "
         f"delim={sql_literal(d['delimiter'])}, quote={sql_literal(d['quote'] or '')}, escape={sql_literal(d['escape'] or '')}, "
         f"header={'true' if d['has_header'] else 'false'}, skip={int(d['skip_rows'])}, encoding={sql_literal(d['encoding'])}, "
-        "strict_mode=true, null_padding=false, sample_size=-1)"
+        f"names=[{', '.join(sql_literal(c) for c in d['columns'])}], strict_mode=true, null_padding=false, sample_size=-1"
+        + (f", comment={sql_literal(d['comment'])})" if d.get("comment") else ")")
     )

@@ -17,7 +17,7 @@ from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY
 from analytics_platform.defs.reports.page import render
 from analytics_platform.defs.reports.profiles import contract_suggestion, dashboard, store
 from analytics_platform.defs.reports.profiles.datasets import dataset_state, table_exists
-from analytics_platform.defs.reports.profiles.formatting import num, pct
+from analytics_platform.defs.reports.profiles.formatting import median_label, num, pct
 from analytics_platform.defs.reports.profiles.profile import compute_profile
 from analytics_platform.files import write_atomically
 from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
@@ -36,7 +36,7 @@ TAGS = {"layer": "reports", "analytics/report": "profile"}
 def summary_markdown(p: dict[str, Any], limit: int = 60) -> str:
     lines = [f"### `{p['dataset']}`: {p['rows']:,} rows × {len(p['columns'])} columns", "", "**Insights**", ""]
     lines += [f"{i}. {insight['text']}" for i, insight in enumerate(p["insights"], 1)]
-    lines += ["", "| column | type | kind | empty | distinct | min | median | max |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["", f"| column | type | kind | empty | distinct | min | {median_label(p)} | max |", "|---|---|---|---|---|---|---|---|"]
     for c in p["columns"][:limit]:
         lo = (c.get("time") or {}).get("min", c.get("min"))
         hi = (c.get("time") or {}).get("max", c.get("max"))

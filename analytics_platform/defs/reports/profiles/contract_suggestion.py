@@ -6,15 +6,19 @@ key and the main time column as incremental key. It is then *dry-run*: the lande
 staged exactly as the loader would stage them under this contract (``loader.stage_file``, temp
 tables only). A column whose text does not cast to its inferred type (DuckDB's sniffer accepts
 date formats a plain cast does not) falls back to VARCHAR, and a required column that is empty
-in a file becomes optional, until every checked file passes. Problems that need a person (column
-names the contract parser rejects) are listed in the YAML's header and the asset's metadata.
+in a file becomes optional, until every checked file passes. Column names that are not identifiers
+(``First Name``, ``lifeExp``, ``a_1`` beside ``A``) get a snake_case name and keep their header as
+``source``. Problems that need a person are listed in the YAML's header and the asset's metadata.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import glob
+import os
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +67,28 @@ def _safe_identifier(text: str, prefix: str) -> str:
     return text if text[0].isalpha() else f"{prefix}_{text}"
 
 
+def identifier(name: str) -> str:
+    """A contract column name for a header: ``lifeExp`` → ``life_exp``, ``Adj. Close`` → ``adj_close``."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text))
+    return _safe_identifier(re.sub(r"[^a-z0-9]+", "_", text.lower()), "c")[:63]
+
+
+def identifiers(names: list[str]) -> dict[str, str]:
+    """Header → a distinct contract column name (a clash gets ``_2``, ``_3``…)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = candidate = identifier(name)
+        n = 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base[:60]}_{n}"
+        taken.add(candidate)
+        out[name] = candidate
+    return out
+
+
 def source_and_table(dataset: str, files: list[str]) -> tuple[str, str]:
     """From the landing folder, like the existing contracts: ``shop/returns/*.csv`` → (shop, returns);
     a single folder ``tips/`` → (tips, tips); otherwise the dataset name for both."""
@@ -80,7 +106,10 @@ def file_pattern(files: list[str]) -> tuple[str, str]:
     fmt = FORMAT_BY_SUFFIX.get(suffixes[0], "csv")
     folders = {Path(f).parent.as_posix() for f in files}
     if len(folders) == 1 and (folder := folders.pop()) not in ("", "."):
-        return (f"{folder}/*.{suffixes[0]}" if len(suffixes) == 1 else f"{folder}/*"), fmt
+        # The series' common name (dates and numbers off), so other series of the folder stay out.
+        prefix = re.sub(r"[\d_\-. ]+$", "", os.path.commonprefix([Path(f).stem for f in files]).split("*")[0])
+        name = f"{glob.escape(prefix)}*"
+        return (f"{folder}/{name}.{suffixes[0]}" if len(suffixes) == 1 else f"{folder}/{name}"), fmt
     if len(files) == 1:
         return files[0], fmt
     return f"{Path(files[0]).stem}.*", fmt
@@ -120,9 +149,11 @@ def draft(profile: dict[str, Any]) -> Suggestion:
     files = profile.get("source_files") or [f"{profile['dataset']}/*.csv"]
     pattern, fmt = file_pattern(files)
     source, table = source_and_table(profile["dataset"], files)
+    names = identifiers([c["name"] for c in profile["columns"]])
     columns = tuple(
         Column(
-            name=c["name"],
+            name=names[c["name"]],
+            source="" if names[c["name"]] == c["name"] else c["name"],
             type=_contract_type(c, fmt),
             required=bool(rows) and (c.get("count_full") == profile["rows"] if profile.get("sampled") else c["count"] == rows),
             description=_describe(c, rows),
@@ -135,9 +166,9 @@ def draft(profile: dict[str, Any]) -> Suggestion:
         description=f"{profile['rows']:,} rows × {len(columns)} columns when profiled ({profile['profiled_at'][:10]}); "
         f"suggested from the uncontracted dataset {profile['dataset']}.",
         file_pattern=pattern, format=fmt if fmt in FORMATS else "csv",
-        primary_key=tuple(profile.get("primary_key") or ()),
+        primary_key=tuple(names[k] for k in profile.get("primary_key") or ()),
         columns=columns,
-        incremental_key=time_col,
+        incremental_key=names[time_col] if time_col else None,
     )
     return Suggestion(contract)
 
@@ -192,10 +223,7 @@ def validate(suggestion: Suggestion, existing: tuple[Contract, ...] | None = Non
             suggestion.problems.append(str(error))
     odd = [col.name for col in c.columns if not _is_identifier(col.name)]
     if odd:
-        suggestion.problems.append(
-            f"column names {odd} are not identifiers ([a-z][a-z0-9_]*, at most 63 characters): the contract loader rejects them, "
-            "and contracts match file columns by name — rename them at the source first"
-        )
+        suggestion.problems.append(f"column names {odd} are not identifiers ([a-z][a-z0-9_]*, at most 63 characters)")
     existing = load_contracts() if existing is None else existing
     if any(e.name == c.name for e in existing):
         suggestion.problems.append(f"a contract named {c.name} already exists in {CONTRACTS_DIR}")
@@ -261,7 +289,7 @@ def render(suggestion: Suggestion, profile: dict[str, Any]) -> str:
         body.append(f"incremental_key: {scalar(c.incremental_key)}")
     body.append("columns:")
     for col in c.columns:
-        entry: dict[str, Any] = {"name": col.name, "type": col.type}
+        entry: dict[str, Any] = {"name": col.name, **({"source": col.source} if col.source else {}), "type": col.type}
         if col.required:
             entry["required"] = True
         entry["description"] = col.description

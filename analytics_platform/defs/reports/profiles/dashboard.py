@@ -12,7 +12,7 @@ import html
 from typing import Any
 
 from analytics_platform.defs.reports.page import BAD, MAIN, MUTED, PALETTE, PLOTLY_TEMPLATE, Chart, Kpi, Notes, Page, Section, Table, esc
-from analytics_platform.defs.reports.profiles.formatting import num, pct, whole
+from analytics_platform.defs.reports.profiles.formatting import median_label, num, pct, whole
 
 MAX_HISTOGRAMS = 16
 MAX_BAR_CHARTS = 12
@@ -209,7 +209,7 @@ def columns_table(p: dict[str, Any]) -> Table:
             num(c.get("median")) if c.get("median") is not None else "", _short(hi),
             f"{str(top[0]['value'])[:30]} ({pct(top[0]['share'])})" if top else "",
         ])
-    return Table(["column", "type", "kind", "empty", "distinct", "min", "median", "max", "most common"], body,
+    return Table(["column", "type", "kind", "empty", "distinct", "min", median_label(p), "max", "most common"], body,
                  numeric=[False, False, False, True, True, True, True, True, False], html_columns=(0, 3))
 
 

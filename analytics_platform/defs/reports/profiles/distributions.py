@@ -50,13 +50,12 @@ def fences(s: dict[str, Any]) -> tuple[str, float, float] | None:
     return None
 
 
-def describe(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dict[str, Any]], exact: bool) -> None:
+def describe(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dict[str, Any]]) -> None:
     """Adds ``mad``, ``outliers`` and ``histogram`` to the stats of each numeric column."""
     cols = [c for c in cols if stats[c.name].get("median") is not None]
     if not cols:
         return
-    quantile = "quantile_cont" if exact else "approx_quantile"
-    mads = aggregate(con, {c.name: f"{quantile}(abs({c.x} - {stats[c.name]['median']!r}), 0.5)" for c in cols})
+    mads = aggregate(con, {c.name: f"quantile_cont(abs({c.x} - {stats[c.name]['median']!r}), 0.5)" for c in cols})
     exprs: dict[tuple[str, str], str] = {}
     plans: dict[str, dict[str, Any]] = {}
     for c in cols:

@@ -6,6 +6,12 @@ import math
 from typing import Any
 
 
+def median_label(p: dict[str, Any]) -> str:
+    """"median", or how it is approximate: from a sample of the table's rows."""
+    sample = (p.get("quantiles_from") or {}).get("sample")
+    return f"median (≈, sample of {p['profiled_rows']:,} rows)" if sample else "median"
+
+
 def num(value: Any) -> str:
     """12,345 · 29.6M · 1.23B · 148.3 · 2.41 · 0.0123 — short, but never rounded to a lie of scale."""
     if value is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from analytics_platform.defs.reports.profiles.formatting import change, ident, num, pct, value
+from analytics_platform.defs.reports.profiles.formatting import change, ident, median_label, num, pct, value
 
 NULL_HEAVY = 0.2
 SKEWED = 1.0
@@ -197,12 +197,12 @@ def skew(p: dict[str, Any]) -> Iterator[Insight]:
     c = max(measured, key=lambda c: abs(c["skewness"]))
     g, mean, median = c["skewness"], c["mean"], c["median"]
     if abs(g) < SKEWED:
-        text = f"Measures are roughly symmetric: the largest skewness is {g:.2f} ({ident(c['name'])}, mean {num(mean)} vs median {num(median)})."
+        text = f"Measures are roughly symmetric: the largest skewness is {g:.2f} ({ident(c['name'])}, mean {num(mean)} vs {median_label(p)} {num(median)})."
     else:
         side = "right" if g > 0 else "left"
         tail = "a long tail of large values" if g > 0 else "a long tail of small values"
         ratio = f", {mean / median:.1f}× the median" if median and mean and (mean > 0) == (median > 0) and abs(mean / median) >= 1.1 else ""
-        text = f"{ident(c['name'])} is {side}-skewed (skewness {g:.2f}, {tail}): mean {num(mean)} vs median {num(median)}{ratio}."
+        text = f"{ident(c['name'])} is {side}-skewed (skewness {g:.2f}, {tail}): mean {num(mean)} vs {median_label(p)} {num(median)}{ratio}."
     yield {"kind": "skew", "text": text, "columns": [c["name"]], "column": c["name"], "skewness": g, "mean": mean, "median": median}
 
 
@@ -284,7 +284,7 @@ def spread(p: dict[str, Any]) -> Iterator[Insight]:
     if not col or col.get("q25") is None:
         return
     text = (
-        f"Half of the {ident(m)} values lie between {num(col['q25'])} and {num(col['q75'])} (median {num(col['median'])}); "
+        f"Half of the {ident(m)} values lie between {num(col['q25'])} and {num(col['q75'])} ({median_label(p)} {num(col['median'])}); "
         f"the full range is {num(col['min'])} to {num(col['max'])}."
     )
     yield {"kind": "spread", "text": text, "columns": [m], "column": m, "q25": col["q25"], "q75": col["q75"],

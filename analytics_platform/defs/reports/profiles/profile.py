@@ -2,8 +2,10 @@
 
 The dataset is copied once into a session-local table (a reservoir sample above
 ``SAMPLE_LIMIT`` rows), then profiled in a handful of scans: every aggregate for every column is
-batched into one SELECT (see ``sql.aggregate``). Exact distinct counts and quantiles are used up
-to ``EXACT_LIMIT`` rows, DuckDB's approximate ones above it (and exact again for key candidates).
+batched into one SELECT (see ``sql.aggregate``). Quantiles (medians, quartiles, MAD) are exact on
+the profiled rows; above ``SAMPLE_LIMIT`` rows they come from the sample, and the profile says so
+(``quantiles_from``), as every median shown does. Exact distinct counts are used up to
+``EXACT_LIMIT`` rows, DuckDB's approximate ones above it (and exact again for key candidates).
 The result is a plain JSON-able dict: the dashboard and the contract are rendered from it alone.
 """
 
@@ -122,7 +124,7 @@ def compute_profile(con: duckdb.DuckDBPyConnection, dataset: str, state: Dataset
     clock.lap("time_columns")
 
     measures = [c for c in cols if stats[c.name]["kind"] == "measure"]
-    distributions.describe(con, measures, stats, exact)
+    distributions.describe(con, measures, stats)
     clock.lap("distributions")
 
     def worth_counting(c: Col) -> bool:  # a time axis with (nearly) one row per instant has no "top values"
@@ -166,6 +168,8 @@ def compute_profile(con: duckdb.DuckDBPyConnection, dataset: str, state: Dataset
         "profiled_rows": rows,
         "sampled": sampled,
         "exact": exact,
+        # Quantiles are exact on the rows profiled: all of them, or the sample (then approximate).
+        "quantiles_from": {"rows": rows, "sample": sampled},
         "columns": [
             {"name": c.name, "type": c.type, "family": c.family, **jsonable(stats[c.name]), "time": time_info.get(c.name)}
             for c in cols
