@@ -12,7 +12,7 @@ from analytics_platform import warehouse
 from analytics_platform.settings import Settings, load_settings
 
 # The concurrency pool shared by the steps that write to the warehouse (ingestion, dbt, ML,
-# profiles, threshold checks, maintenance, GDPR): two DuckLake commits must not overlap
+# threshold checks, maintenance, GDPR): two DuckLake commits must not overlap
 # (docs/architecture.md). Its limit, 1, is set in dagster.yaml (`concurrency.pools`).
 WAREHOUSE_POOL = "warehouse"
 

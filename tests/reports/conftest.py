@@ -60,8 +60,8 @@ def profiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ".".join(m.asset_key.path): m.metadata
             for m in (e.event_specific_data.materialization for e in run.get_asset_materialization_events())  # type: ignore[union-attr]
         }
-    with warehouse.connect() as con:
-        profiles = {name: store.load(con, name) for name in DATASETS}
+    profiles = {name: store.load(warehouse.settings, name) for name in DATASETS}
+    with warehouse.connect(read_only=True) as con:
         # One more real dataset profiled by the function alone (no Dagster run): dates as text.
         profiles["msft"] = compute_profile(con, "msft")
     print("\nprofile timings (s):", {k: round(v, 2) for k, v in timings.items()})

@@ -1,13 +1,15 @@
 """Profile assets, one partition per uncontracted dataset.
 
-``reports/dataset_profile`` computes the profile in DuckDB and stores it in
-``meta.dataset_profiles`` (and as JSON beside the reports); ``reports/dataset_dashboard`` and
+``reports/dataset_profile`` computes the profile in DuckDB on a read-only connection and stores it
+as JSON beside the reports (``store.py``); ``reports/dataset_dashboard`` and
 ``reports/suggested_contract`` are rendered from that stored profile, so each can be re-run alone.
+Profiling only reads the warehouse: it takes no slot of the ``warehouse`` pool (writers wait for
+nothing it does), and several datasets profile side by side (dagster.yaml caps profile runs below
+``max_concurrent_runs``, so ingestion always finds a free run slot).
 Partitions are added by ``uncontracted_profile_sensor`` when a dataset appears in the warehouse.
 """
 
 
-import json
 from typing import Any
 
 import dagster as dg
@@ -20,7 +22,7 @@ from analytics_platform.defs.reports.profiles.datasets import dataset_state, tab
 from analytics_platform.defs.reports.profiles.formatting import median_label, num, pct
 from analytics_platform.defs.reports.profiles.profile import compute_profile
 from analytics_platform.files import write_atomically
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource
 
 GROUP = "reports"
 OWNERS = ["team:analytics"]
@@ -56,8 +58,7 @@ def _cell(v: Any) -> str:
 
 
 def _load_profile(warehouse: WarehouseResource, dataset: str) -> dict[str, Any]:
-    with warehouse.connect(read_only=True) as con:
-        profile = store.load(con, dataset)
+    profile = store.load(warehouse.settings, dataset)
     if profile is None:
         raise dg.Failure(description=f"No stored profile for dataset {dataset!r}: materialize {PROFILE_KEY.to_user_string()} for it first.")
     return profile
@@ -71,23 +72,21 @@ def _load_profile(warehouse: WarehouseResource, dataset: str) -> dict[str, Any]:
     owners=OWNERS,
     kinds={"duckdb", "python"},
     tags=TAGS,
-    pool=WAREHOUSE_POOL,
     description=(
         "Profile of one uncontracted dataset (partition = dataset = table in `lake.uncontracted`): column types and kinds, "
         "null rates, distinct counts, histograms and top values, Pearson correlations, outliers (robust z-score), time "
         "columns (typed, text dates, years), the main measure's trend over time, candidate keys, and plain-language "
-        "insights computed from all of it. Stored as JSON in `meta.dataset_profiles` and `<reports>/profiles/<dataset>.json`."
+        "insights computed from all of it. Read-only (no warehouse pool slot); stored as JSON in `<reports>/profiles/<dataset>.json`."
     ),
 )
 def dataset_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     dataset = context.partition_key
     settings = warehouse.settings
-    with warehouse.connect() as con:
+    with warehouse.connect(read_only=True) as con:
         if not table_exists(con, dataset):
             raise dg.Failure(description=f"lake.uncontracted.{dataset} does not exist (dropped, or the partition was added by hand).")
         profile = compute_profile(con, dataset, dataset_state(con, dataset))
-        store.save(con, profile, context.run_id)
-    path = write_atomically(store.artifact_path(settings, dataset, ".json"), json.dumps(profile, indent=1, allow_nan=False))
+    path = store.save(settings, profile, context.run_id)
     context.log.info(f"profiled {dataset}: {profile['rows']:,} rows × {len(profile['columns'])} columns in {profile['timings']['total']:.2f} s")
     top = ((profile.get("correlations") or {}).get("pairs") or [None])[0]
     return dg.MaterializeResult(

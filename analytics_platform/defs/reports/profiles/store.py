@@ -1,28 +1,21 @@
-"""Where profiles live: ``meta.dataset_profiles`` in the warehouse (one current row per dataset,
-the JSON the dashboard and contract are rendered from) and files under ``<reports>/profiles/``
-(written with ``files.write_atomically``)."""
+"""Where profiles live: files under ``<reports>/profiles/``, nothing in the warehouse.
+
+``<dataset>.json`` is the current profile (the JSON the dashboard and the contract are rendered
+from), written with ``files.write_atomically``: a reader sees the previous profile or the new one,
+never half of one. Keeping it out of the lake is what lets profiling run beside the warehouse's
+writers: a profile reads on a read-only connection and writes no DuckLake commit, so it needs no
+slot of the ``warehouse`` pool, and two datasets profile side by side (each has its own file).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from analytics_platform.files import write_atomically
 from analytics_platform.settings import Settings
-from analytics_platform.warehouse import transaction, with_retry
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE TABLE IF NOT EXISTS meta.dataset_profiles (
-    dataset VARCHAR, fingerprint VARCHAR, row_count BIGINT, column_count INTEGER, insight_count INTEGER,
-    profile VARCHAR,  -- the whole profile as JSON (see profile.py)
-    run_id VARCHAR, profiled_at TIMESTAMP
-);
-"""
 
 
 def profiles_dir(settings: Settings) -> Path:
@@ -38,24 +31,16 @@ def artifact_path(settings: Settings, dataset: str, suffix: str) -> Path:
     return profiles_dir(settings) / f"{file_stem(dataset)}{suffix}"
 
 
-def save(con: duckdb.DuckDBPyConnection, profile: dict[str, Any], run_id: str) -> None:
-    with_retry(lambda: con.execute(DDL), what="creating meta.dataset_profiles")
-    payload = json.dumps(profile, allow_nan=False, default=str)
-
-    def body(c: duckdb.DuckDBPyConnection) -> None:
-        c.execute("DELETE FROM meta.dataset_profiles WHERE dataset = ?", [profile["dataset"]])
-        c.execute(
-            "INSERT INTO meta.dataset_profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [profile["dataset"], profile.get("fingerprint"), profile["rows"], len(profile["columns"]), len(profile["insights"]),
-             payload, run_id, datetime.fromisoformat(profile["profiled_at"])],
-        )
-
-    transaction(con, body)
+def save(settings: Settings, profile: dict[str, Any], run_id: str) -> Path:
+    """Replace the dataset's stored profile (atomically); returns the file's path."""
+    text = json.dumps({**profile, "run_id": run_id}, indent=1, allow_nan=False, default=str)
+    return write_atomically(artifact_path(settings, profile["dataset"], ".json"), text)
 
 
-def load(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, Any] | None:
+def load(settings: Settings, dataset: str) -> dict[str, Any] | None:
+    """The dataset's stored profile, or None when it was never profiled."""
     try:
-        row = con.execute("SELECT profile FROM meta.dataset_profiles WHERE dataset = ? ORDER BY profiled_at DESC LIMIT 1", [dataset]).fetchone()
-    except duckdb.CatalogException:
+        text = artifact_path(settings, dataset, ".json").read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    return json.loads(row[0]) if row else None
+    return json.loads(text)
