@@ -10,9 +10,9 @@ fixture and against the raw CSV files, read with Python's csv module.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import shutil
 import statistics
-import multiprocessing
 import time
 import uuid
 from collections.abc import Iterator
