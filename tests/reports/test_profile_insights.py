@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from analytics_platform.defs.ingestion.contracts import quote_ident
+from analytics_platform.defs.reports.profiles.trends import label
 from tests.reports.profile_datasets import ALL
 
 
@@ -79,6 +80,14 @@ def _verify(con: duckdb.DuckDBPyConnection, p: dict[str, Any], insight: dict[str
         points = con.execute(
             f"SELECT date_trunc('{t['grain']}', {expr}) AS p, avg({xm}) FROM {table} WHERE {expr} IS NOT NULL GROUP BY 1 HAVING count({xm}) > 0 ORDER BY 1"
         ).fetchall()
+        # over the common span of the trended measures only (a later-starting series must not stretch the comparison)
+        shown = [label(pt, t["grain"]) for pt, _ in points]
+        points = points[shown.index(insight["first_period"]) : shown.index(insight["last_period"]) + 1]
+        for name, f in t["fits"].items():
+            if f:
+                ends = con.execute(f"SELECT count({x(name)}) FILTER (WHERE date_trunc('{t['grain']}', {expr}) = ?), count({x(name)}) FILTER "
+                           f"(WHERE date_trunc('{t['grain']}', {expr}) = ?) FROM {table}", [points[0][0], points[-1][0]]).fetchone()
+                assert min(ends) > 0, f"{name} has no value at an end of the compared span"
         days = np.array([(pt - points[0][0]).total_seconds() / 86400 for pt, _ in points])
         ys = np.array([v for _, v in points])
         log = ys.min() > 0 and ys.max() / ys.min() >= 10

@@ -38,12 +38,12 @@ TAGS = {"layer": "reports", "analytics/report": "profile"}
 def summary_markdown(p: dict[str, Any], limit: int = 60) -> str:
     lines = [f"### `{p['dataset']}`: {p['rows']:,} rows × {len(p['columns'])} columns", "", "**Insights**", ""]
     lines += [f"{i}. {insight['text']}" for i, insight in enumerate(p["insights"], 1)]
-    lines += ["", f"| column | type | kind | empty | distinct | min | {median_label(p)} | max |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["", f"| column | type | role | empty | distinct | min | {median_label(p)} | max |", "|---|---|---|---|---|---|---|---|"]
     for c in p["columns"][:limit]:
         lo = (c.get("time") or {}).get("min", c.get("min"))
         hi = (c.get("time") or {}).get("max", c.get("max"))
         lines.append(
-            f"| `{c['name']}` | {c['type']} | {c['kind']} | {pct(c.get('null_rate') or 0)} | {c['distinct']:,} | "
+            f"| `{c['name']}` | {c['type']} | {c.get('role') or c['kind']} | {pct(c.get('null_rate') or 0)} | {c['distinct']:,} | "
             f"{_cell(lo)} | {_cell(c.get('median'))} | {_cell(hi)} |"
         )
     if len(p["columns"]) > limit:
@@ -93,7 +93,8 @@ def dataset_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         metadata={
             "dagster/row_count": profile["rows"],
             "dagster/column_schema": dg.TableSchema(columns=[
-                dg.TableColumn(c["name"], c["type"], description=f"{c['kind']}; {pct(c.get('null_rate') or 0)} empty; {c['distinct']:,} distinct")
+                dg.TableColumn(c["name"], c["type"],
+                               description=f"{c.get('role') or c['kind']}; {pct(c.get('null_rate') or 0)} empty; {c['distinct']:,} distinct")
                 for c in profile["columns"]
             ]),
             "source_table": profile["table"],

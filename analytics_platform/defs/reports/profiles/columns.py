@@ -2,7 +2,8 @@
 
 Kinds drive everything downstream: ``measure`` columns get distributions, correlations and
 trends; ``category``/``code``/``boolean`` columns get top values and segment the measures;
-``identifier`` columns are keys; ``time`` columns are axes.
+``identifier`` columns are keys; ``time`` columns are axes; ``calendar`` parts (month, weekday…)
+only group rows. ``roles.py`` names the role each kind plays and documents the rules.
 """
 
 from __future__ import annotations
@@ -135,8 +136,9 @@ def is_code_name(name: str) -> bool:
     return bool(CODE_NAME.search(name) or CAMEL_CODE_NAME.search(name))
 
 
-def classify(col: Col, s: dict[str, Any], rows: int, time_info: dict[str, Any] | None) -> str:
-    """The column's kind: empty, constant, time, identifier, code, boolean, measure, category, text, other."""
+def classify(col: Col, s: dict[str, Any], rows: int, time_info: dict[str, Any] | None, calendar: str | None = None) -> str:
+    """The column's kind: empty, constant, time, calendar, identifier, code, boolean, measure, category, text,
+    other (``roles.py`` turns kinds into roles and documents the rules)."""
     nonnull, distinct = s.get("count") or 0, s.get("distinct") or 0
     if nonnull == 0:
         return "empty"
@@ -144,14 +146,17 @@ def classify(col: Col, s: dict[str, Any], rows: int, time_info: dict[str, Any] |
         return "constant"
     if time_info:
         return "time"
+    if calendar:
+        return "calendar"
     unique = bool(s.get("unique"))
     if col.family == "boolean":
         return "boolean"
     if col.numeric:
         dense = col.family == "integer" and s.get("min") is not None and (s["max"] - s["min"] + 1) == nonnull
-        if unique and col.family != "float" and (is_code_name(col.name) or (dense and nonnull > 2)):
+        whole = bool(s.get("integral"))  # ids written as 101.0 by a tool that stored them as floats
+        if unique and whole and (is_code_name(col.name) or (dense and nonnull > 2)):
             return "identifier"
-        if col.family == "integer" and is_code_name(col.name):
+        if whole and is_code_name(col.name):
             return "code"
         if distinct == 2 and col.family == "integer":
             return "boolean"  # a 0/1 flag: its share is what matters, not its mean

@@ -46,6 +46,11 @@ def _layout(fig: Figure, title: str, **kwargs: Any) -> Figure:
     return fig
 
 
+def _span_ends(t: dict[str, Any]) -> list[str]:
+    span = t.get("span") or {"first": t["periods"][0], "last": t["periods"][-1]}
+    return [span["first"], span["last"]]
+
+
 def trend_figure(p: dict[str, Any]) -> Figure | None:
     t, m = p.get("trend"), p.get("main_measure")
     if not t or not t["periods"]:
@@ -56,7 +61,7 @@ def trend_figure(p: dict[str, Any]) -> Figure | None:
         fig["data"].append({"type": "scatter", "x": t["periods"], "y": t["series"][m], "name": plotly_text(f"mean {m}"), "mode": "lines+markers",
                             "line": {"color": MAIN, "width": 2}})
         if f:
-            fig["data"].append({"type": "scatter", "x": [t["periods"][0], t["periods"][-1]], "y": [f["start"], f["end"]],
+            fig["data"].append({"type": "scatter", "x": _span_ends(t), "y": [f["start"], f["end"]],
                                 "name": f"{f['model']} trend (R² {f['r2']:.2f})", "mode": "lines", "line": {"color": SECOND, "dash": "dash"}})
     title = f"{'Mean ' + m if m else 'Rows'} per {t['grain']} of {t['time_column']}"
     return _layout(fig, title, yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "rows"}},
@@ -66,16 +71,18 @@ def trend_figure(p: dict[str, Any]) -> Figure | None:
 
 def other_trends_figure(p: dict[str, Any]) -> Figure | None:
     t, m = p.get("trend"), p.get("main_measure")
-    others = [k for k in (t or {}).get("series", {}) if k != m]
+    short = set(((t or {}).get("span") or {}).get("short_series") or [])
+    others = [k for k in (t or {}).get("series", {}) if k != m and k not in short]
     if not t or not others:
         return None
     fig = _figure()
+    start = t["periods"].index(_span_ends(t)[0])  # every series is indexed at the start of their common span
     for name in others:
         series = t["series"][name]
-        base = next((v for v in series if v), None)
+        base = series[start]
         fig["data"].append({"type": "scatter", "x": t["periods"], "y": [(v / base * 100 if v is not None and base else None) for v in series],
                             "name": plotly_text(name), "mode": "lines"})
-    return _layout(fig, "Other measures, indexed (first period = 100)", yaxis={"title": {"text": "index"}})
+    return _layout(fig, f"Other measures, indexed ({_span_ends(t)[0]} = 100)", yaxis={"title": {"text": "index"}})
 
 
 def correlation_figure(p: dict[str, Any]) -> Figure | None:
@@ -202,15 +209,16 @@ def columns_table(p: dict[str, Any]) -> Table:
         if c["family"] == "integer" and not info:
             lo, hi = (whole(lo) if lo is not None else None), (whole(hi) if hi is not None else None)
         top = c.get("top_values") or []
+        role = c.get("role") or ""
         body.append([
-            f"<code>{esc(c['name'])}</code>", c["type"], c["kind"],
+            f"<code>{esc(c['name'])}</code>", c["type"], f"{role} ({c['calendar_part']})" if c.get("calendar_part") else role, c["kind"],
             f'<span class="bar" style="width:{round(empty * 40)}px"></span> {pct(empty)}',
             f'{"" if c.get("distinct_exact", True) else "≈"}{c["distinct"]:,}', _short(lo),
             num(c.get("median")) if c.get("median") is not None else "", _short(hi),
             f"{str(top[0]['value'])[:30]} ({pct(top[0]['share'])})" if top else "",
         ])
-    return Table(["column", "type", "kind", "empty", "distinct", "min", median_label(p), "max", "most common"], body,
-                 numeric=[False, False, False, True, True, True, True, True, False], html_columns=(0, 3))
+    return Table(["column", "type", "role", "kind", "empty", "distinct", "min", median_label(p), "max", "most common"], body,
+                 numeric=[False, False, False, False, True, True, True, True, True, False], html_columns=(0, 4))
 
 
 def figures(p: dict[str, Any]) -> dict[str, list[Figure]]:
@@ -223,7 +231,7 @@ def figures(p: dict[str, Any]) -> dict[str, list[Figure]]:
             sections["Relationships"].append(fig)
     measures = [c for c in p["columns"] if c["kind"] == "measure"]
     sections["Distributions"] = [f for c in measures[:MAX_HISTOGRAMS] if (f := histogram_figure(c))]
-    categorical = [c for c in p["columns"] if c["kind"] in ("category", "code", "boolean", "text", "time", "other") and c.get("top_values")]
+    categorical = [c for c in p["columns"] if c["kind"] in ("category", "calendar", "code", "boolean", "text", "time", "other") and c.get("top_values")]
     sections["Categories"] = [f for c in categorical[:MAX_BAR_CHARTS] if (f := top_values_figure(c))]
     sections["Completeness"] = [completeness_figure(p)]
     return sections

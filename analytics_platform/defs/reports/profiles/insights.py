@@ -27,7 +27,8 @@ def _cols(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _trend_text(measure: str, trend: dict[str, Any], f: dict[str, Any]) -> str:
     grain, periods = trend["grain"], trend["periods"]
-    first, last = periods[0], periods[-1]
+    span = trend.get("span") or {"first": periods[0], "last": periods[-1]}
+    first, last = span["first"], span["last"]
     curve = "exponential curve" if f.get("model") == "exponential" else "line"
     fitted = f"the fitted {curve} goes from {num(f['start'])} ({first}) to {num(f['end'])} ({last})"
     amount = change(f["pct_change"]) if f["pct_change"] is not None else f"a change of {num(f['end'] - f['start'])}"
@@ -42,6 +43,11 @@ def _trend_text(measure: str, trend: dict[str, Any], f: dict[str, Any]) -> str:
     return f"Average {ident(measure)} per {grain} {hedge}{verb} over time: {fitted}, {amount} ({where})."
 
 
+def _span(t: dict[str, Any]) -> dict[str, Any]:
+    span = t.get("span") or {"first": t["periods"][0], "last": t["periods"][-1]}
+    return {"first_period": span["first"], "last_period": span["last"]}
+
+
 def trend(p: dict[str, Any]) -> Iterator[Insight]:
     t, m = p.get("trend"), p.get("main_measure")
     if not t or not m or not t["fits"].get(m):
@@ -50,7 +56,7 @@ def trend(p: dict[str, Any]) -> Iterator[Insight]:
     yield {
         "kind": "trend", "text": _trend_text(m, t, f), "columns": [m, t["time_column"]], "measure": m,
         "time_column": t["time_column"], "grain": t["grain"], "direction": f["direction"], "pct_change": f["pct_change"],
-        "r2": f["r2"], "start": f["start"], "end": f["end"], "first_period": t["periods"][0], "last_period": t["periods"][-1],
+        "r2": f["r2"], "start": f["start"], "end": f["end"], **_span(t),
     }
     # The measure that moved most, when it is not the main one (wide time series: stocks, sensors…).
     moved = [
@@ -64,7 +70,7 @@ def trend(p: dict[str, Any]) -> Iterator[Insight]:
                 "kind": "trend", "text": "Largest move among the measures: " + _trend_text(name, t, g)[0].lower() + _trend_text(name, t, g)[1:],
                 "columns": [name, t["time_column"]], "measure": name, "time_column": t["time_column"], "grain": t["grain"],
                 "direction": g["direction"], "pct_change": g["pct_change"], "r2": g["r2"], "start": g["start"], "end": g["end"],
-                "first_period": t["periods"][0], "last_period": t["periods"][-1],
+                **_span(t),
             }
 
 
@@ -233,7 +239,7 @@ def time_coverage(p: dict[str, Any]) -> Iterator[Insight]:
 def date_text(p: dict[str, Any]) -> Iterator[Insight]:
     for c in p["columns"]:
         info = c.get("time")
-        if info and info["source"] in ("text", "yyyymmdd"):
+        if info and info["source"] in ("text", "yyyymmdd", "epoch"):
             stored = "text" if info["source"] == "text" else "a number"
             yield {
                 "kind": "date_text", "columns": [c["name"]], "column": c["name"], "format": info["format"], "parse_rate": info["parse_rate"],
@@ -263,8 +269,8 @@ def shape(p: dict[str, Any]) -> Iterator[Insight]:
     kinds: dict[str, int] = {}
     for c in p["columns"]:
         kinds[c["kind"]] = kinds.get(c["kind"], 0) + 1
-    order = ["measure", "category", "time", "identifier", "code", "boolean", "text", "constant", "empty", "other"]
-    label = {"measure": "numeric measure", "category": "category", "time": "time column", "identifier": "identifier",
+    order = ["measure", "category", "time", "calendar", "identifier", "code", "boolean", "text", "constant", "empty", "other"]
+    label = {"measure": "numeric measure", "category": "category", "time": "time column", "calendar": "calendar part", "identifier": "identifier",
              "code": "numeric code", "boolean": "flag", "text": "free-text column", "constant": "constant column",
              "empty": "empty column", "other": "nested column"}
     plural = {"category": "categories"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from analytics_platform.defs.reports.profiles import columns as colmod, correlations, distributions, keys, segments, timecols, trends
+from analytics_platform.defs.reports.profiles import columns as colmod, correlations, distributions, keys, roles, segments, timecols, trends
 from analytics_platform.defs.reports.profiles.columns import Col
 from analytics_platform.defs.reports.profiles.datasets import LINEAGE_COLUMNS, Dataset, qualified_table
 from analytics_platform.defs.reports.profiles.insights import generate
@@ -69,7 +69,7 @@ def main_measure(measures: list[Col], stats: dict[str, dict[str, Any]]) -> str |
 def main_category(cols: list[Col], stats: dict[str, dict[str, Any]], rows: int) -> str | None:
     usable = [
         c for c in cols
-        if stats[c.name]["kind"] in ("category", "boolean", "code")
+        if stats[c.name]["kind"] in ("category", "calendar", "boolean", "code")
         and 2 <= (stats[c.name].get("distinct") or 0) <= 20
         and (stats[c.name].get("count") or 0) >= 0.5 * rows
     ]
@@ -120,7 +120,11 @@ def compute_profile(con: duckdb.DuckDBPyConnection, dataset: str, state: Dataset
 
     time_info = timecols.detect(con, cols, stats)
     for c in cols:
-        stats[c.name]["kind"] = colmod.classify(c, stats[c.name], rows, time_info.get(c.name))
+        s, info = stats[c.name], time_info.get(c.name)
+        part = None if info or not s.get("count") else roles.calendar_part(con, c, s)
+        s["kind"] = colmod.classify(c, s, rows, info, part)
+        s["role"] = roles.role(s["kind"], info)
+        s["calendar_part"] = "year" if info and info["source"] == "year" else part if s["kind"] == "calendar" else None
     clock.lap("time_columns")
 
     measures = [c for c in cols if stats[c.name]["kind"] == "measure"]
@@ -131,7 +135,7 @@ def compute_profile(con: duckdb.DuckDBPyConnection, dataset: str, state: Dataset
         s = stats[c.name]
         if s["kind"] == "time":
             return (s["distinct"] or 0) <= max(50, 0.5 * (s["count"] or 0))
-        return s["kind"] in ("category", "code", "boolean", "text", "other")
+        return s["kind"] in ("category", "calendar", "code", "boolean", "text", "other")
 
     for c in [c for c in cols if worth_counting(c)][:MAX_TOP_VALUE_COLUMNS]:
         top = colmod.top_values(con, c)

@@ -1,4 +1,4 @@
-"""Which columns are time: typed dates/timestamps, text that parses as dates, year numbers.
+"""Which columns are time: typed dates/timestamps, text that parses as dates, year numbers, epochs.
 
 Each detected column comes with the SQL expression that turns it into a TIMESTAMP, so trends
 work the same whatever the column's storage (a CSV with ``19-Sep-03`` dates stays VARCHAR after
@@ -27,6 +27,10 @@ MIN_PARSE_RATE = 0.95
 SAMPLE = 2000
 YEAR_NAME = re.compile(r"(^|[_\s.])(year|yr|yyyy|jahr|annee|année|anno|ano|año)s?$|^(year|yr)[_\s]|[a-z]Year$", re.IGNORECASE)
 DATE_NAME = re.compile(r"date|day|dt$|time|period", re.IGNORECASE)
+EPOCH_NAME = re.compile(r"time|date|epoch|unix|(^|[_\s.])ts$|^ts[_\s]|created|updated|modified|[_\s]at$|[a-z]At$", re.IGNORECASE)
+# Unix epoch in seconds, milliseconds or microseconds, 1980-01-01 to 2100-01-01: (unit, low, high, to microseconds)
+EPOCH_UNITS = (("epoch seconds", 315532800, 4102444800, 1_000_000), ("epoch milliseconds", 315532800e3, 4102444800e3, 1000),
+               ("epoch microseconds", 315532800e6, 4102444800e6, 1))
 
 
 def _text_candidates(con: duckdb.DuckDBPyConnection, col: Col) -> tuple[str, str] | None:
@@ -71,6 +75,10 @@ def detect(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dic
                 found[c.name] = {"source": "year", "format": "year number", "expr": f"make_date({c.q}::INTEGER, 1, 1)::TIMESTAMP"}
             elif DATE_NAME.search(c.name) and 19000101 <= lo and hi <= 21001231:
                 found[c.name] = {"source": "yyyymmdd", "format": "%Y%m%d", "expr": f"try_strptime({c.q}::BIGINT::VARCHAR, '%Y%m%d')::TIMESTAMP"}
+        if c.numeric and c.name not in found and s.get("min") is not None and EPOCH_NAME.search(c.name):
+            epoch = next((u for u in EPOCH_UNITS if u[1] <= s["min"] and s["max"] <= u[2]), None)
+            if epoch:  # a time written as a number: averaged, it would be nonsense
+                found[c.name] = {"source": "epoch", "format": epoch[0], "expr": f"make_timestamp(({c.x} * {epoch[3]})::BIGINT)"}
     if found:
         exprs = {}
         for name, info in found.items():
@@ -98,6 +106,6 @@ def detect(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dic
 
 def main_time_column(found: dict[str, dict[str, Any]]) -> str | None:
     """Typed columns first, then text dates, then year numbers; the one with most distinct instants."""
-    rank = {"typed": 0, "text": 1, "yyyymmdd": 2, "year": 3}
+    rank = {"typed": 0, "text": 1, "epoch": 1, "yyyymmdd": 2, "year": 3}
     usable = [(rank[i["source"]], -(i.get("distinct") or 0), n) for n, i in found.items() if (i.get("distinct") or 0) >= 2]
     return min(usable)[2] if usable else None

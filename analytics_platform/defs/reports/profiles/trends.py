@@ -1,7 +1,10 @@
 """Measures over time: per-period averages on an automatic grain, and a least-squares trend.
 
 The trend's % change compares the fitted line at the first and last period, not the two raw end
-points, so one noisy or partial period at either end does not decide the story.
+points, so one noisy or partial period at either end does not decide the story. Measures are
+compared over their common span: from the latest first period to the earliest last period of the
+series covering at least half of the time axis (a stock listed years after the others would
+otherwise show a "+4,453 %" that is only its later start); shorter series get no trend at all.
 """
 
 from __future__ import annotations
@@ -20,6 +23,21 @@ GRAINS = (("minute", 1 / 1440), ("hour", 1 / 24), ("day", 1.0), ("week", 7.0), (
 MAX_PERIODS = 60
 MAX_MEASURES = 12
 STRONG_R2, WEAK_R2 = 0.5, 0.2
+MIN_COVERAGE = 0.5  # a series spanning less of the time axis is not trended
+
+
+def common_span(series: dict[str, list[Any]], n: int) -> tuple[int, int, list[str]]:
+    """(first, last) period index every kept series covers, and the series too short to keep."""
+    spans = {}
+    for name, ys in series.items():
+        present = [i for i, y in enumerate(ys) if y is not None]
+        if present:
+            spans[name] = (present[0], present[-1])
+    kept = {name: sp for name, sp in spans.items() if sp[1] - sp[0] + 1 >= MIN_COVERAGE * n}
+    short = sorted(set(series) - set(kept), key=list(series).index)
+    if not kept:
+        return 0, max(n - 1, 0), short
+    return max(sp[0] for sp in kept.values()), min(sp[1] for sp in kept.values()), short
 
 
 def choose_grain(time_info: dict[str, Any]) -> str:
@@ -75,6 +93,8 @@ def over_time(con: duckdb.DuckDBPyConnection, time_column: str, time_info: dict[
     xs = [(p - first).total_seconds() / 86400 if isinstance(p, dt.date) else float(i) for i, p in enumerate(periods)]
     counts = [int(r[1]) for r in rows]
     series = {m.name: [jsonable(r[2 + i]) for r in rows] for i, m in enumerate(measures)}
+    lo, hi, short = common_span(series, len(periods))
+    window = slice(lo, hi + 1)
     return {
         "time_column": time_column,
         "grain": grain,
@@ -82,7 +102,9 @@ def over_time(con: duckdb.DuckDBPyConnection, time_column: str, time_info: dict[
         "periods": [label(p, grain) for p in periods],
         "rows": counts,
         "series": series,
-        "fits": {name: fit(xs, ys) for name, ys in series.items()},
+        "span": {"first": label(periods[lo], grain) if periods else None, "last": label(periods[hi], grain) if periods else None,
+                 "periods": hi - lo + 1 if periods else 0, "short_series": short},
+        "fits": {name: None if name in short else fit(xs[window], ys[window]) for name, ys in series.items()},
         "volume_fit": fit(xs, [float(c) for c in counts]),
     }
 
