@@ -23,6 +23,9 @@ QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
 CATEGORY_MAX_DISTINCT = 50  # text with at most this many values (or ≤ 50% distinct) is a category
 CODE_NAME = re.compile(r"(^|[_\s.])(id|key|code|num|no|nr|number|zip|postcode|iso|index|idx)$|^(id|key|code)[_\s]", re.IGNORECASE)
 CAMEL_CODE_NAME = re.compile(r"[a-z0-9](Id|ID|Key|Code|Num|No|Nr)$")
+# Whole numbers with few values named like a class label (sklearn's `target`, a `cluster`): categories.
+CLASS_NAME = re.compile(r"(^|[_\s.])(target|class|label|cluster|group|grade|category|segment)$", re.IGNORECASE)
+CLASS_MAX_DISTINCT = 20
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,9 @@ def classify(col: Col, s: dict[str, Any], rows: int, time_info: dict[str, Any] |
             return "identifier"
         if whole and is_code_name(col.name):
             return "code"
-        if distinct == 2 and col.family == "integer":
+        if whole and distinct <= CLASS_MAX_DISTINCT and CLASS_NAME.search(col.name.strip()):
+            return "category"
+        if distinct == 2 and whole:
             return "boolean"  # a 0/1 flag: its share is what matters, not its mean
         return "measure"
     if col.family == "text":

@@ -19,8 +19,9 @@ first rule that applies wins):
   densely from min to max (a row number).
 - ``code``: whole numbers named like an id or code that repeat (``iso_num``, ``species_id``): a
   label written with digits.
-- ``category``: flags (booleans, two-valued integers) and text with at most 50 values or at most
-  50 % distinct values.
+- ``category``: flags (booleans, two-valued integers), whole numbers with at most 20 values named
+  like a class (``target``, ``class``, ``label``, ``cluster``, ``group``…: sklearn's wine classes
+  0/1/2), and text with at most 50 values or at most 50 % distinct values.
 - ``text``: other text (free text, long labels).
 - ``measure``: every other number. The only role that is averaged, correlated, trended, checked
   for outliers and skew, and split by a category.

@@ -3,7 +3,7 @@
 The trend's % change compares the fitted line at the first and last period, not the two raw end
 points, so one noisy or partial period at either end does not decide the story. Measures are
 compared over their common span: from the latest first period to the earliest last period of the
-series covering at least half of the time axis (a stock listed years after the others would
+series covering at least 80 % of the time axis (a stock listed years after the others would
 otherwise show a "+4,453 %" that is only its later start); shorter series get no trend at all.
 """
 
@@ -23,7 +23,7 @@ GRAINS = (("minute", 1 / 1440), ("hour", 1 / 24), ("day", 1.0), ("week", 7.0), (
 MAX_PERIODS = 60
 MAX_MEASURES = 12
 STRONG_R2, WEAK_R2 = 0.5, 0.2
-MIN_COVERAGE = 0.5  # a series spanning less of the time axis is not trended
+MIN_COVERAGE = 0.8  # a series spanning less of the time axis is not trended (nor compared)
 
 
 def common_span(series: dict[str, list[Any]], n: int) -> tuple[int, int, list[str]]:
