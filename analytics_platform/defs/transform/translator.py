@@ -93,16 +93,31 @@ class AnalyticsDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
+def missing_and_buildable() -> dg.AutomationCondition:
+    """Missing, every input present and none being built, not failed last time, not in progress.
+
+    True on every tick while it holds, not only when the asset *becomes* missing: a model added
+    to the project over data that is already there builds on the first tick after the reload.
+    (``eager()`` alone never builds it: its ``newly_missing`` fires on the asset's first
+    evaluation, which ``since_last_handled`` also counts as handled.) A failed build is not
+    retried in a loop; the next upstream update retries it (``eager()``)."""
+    c = dg.AutomationCondition
+    return (
+        c.missing() & ~c.execution_failed() & ~c.any_deps_missing() & ~c.any_deps_in_progress() & ~c.in_progress()
+    ).with_label("missing_and_buildable")
+
+
 def automation_condition_for(props: Mapping[str, Any]) -> dg.AutomationCondition | None:
     """Models and the snapshot refresh as soon as their upstream data changed (eager): a raw load
     triggers staging and the marts above it in one run, never while a run of theirs is in
-    progress. Seeds when missing (unless their last build failed) or changed in code (their data
-    lives in git). Not ``on_missing()``: it fires only when an asset *becomes* missing, never for
-    one that was missing when the sensor first looked (a seed no model reads stayed unbuilt)."""
+    progress; and they build while missing (:func:`missing_and_buildable`). Seeds when missing
+    (unless their last build failed) or changed in code (their data lives in git). Not
+    ``on_missing()``: it fires only when an asset *becomes* missing, never for one that was
+    missing when the sensor first looked (a seed no model reads stayed unbuilt)."""
     resource_type = props.get("resource_type")
     if resource_type == "seed":
         missing = dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
         return (missing | dg.AutomationCondition.code_version_changed()) & ~dg.AutomationCondition.in_progress()
     if resource_type in ("model", "snapshot"):
-        return dg.AutomationCondition.eager()
+        return dg.AutomationCondition.eager() | missing_and_buildable()
     return None
