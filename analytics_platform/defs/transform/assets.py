@@ -13,10 +13,11 @@ below a failing one and the step fails (an alert follows), ``warn`` tests only r
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
 from analytics_platform.defs.transform.project import (
@@ -53,21 +54,29 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     return args
 
 
-@dbt_assets(
-    manifest=ensure_manifest(),
-    project=DBT_PROJECT,
-    dagster_dbt_translator=TRANSLATOR,
-    name="dbt_models",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_models(
-    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    settings = warehouse.settings
-    target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
-    with dbt_environment(settings):
-        invocation = dbt.cli(dbt_build_args(config), context=context, target_path=target)
-    try:
-        yield from invocation.stream()
-    finally:
-        keep_partial_parse(settings, target)
+def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition:
+    """The ``dbt_models`` assets of a dbt project (the platform's; tests build grown copies)."""
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=TRANSLATOR,
+        name="dbt_models",
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_models(
+        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        settings = warehouse.settings
+        target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
+        with dbt_environment(settings):
+            invocation = dbt.cli(dbt_build_args(config), context=context, target_path=target)
+        try:
+            yield from invocation.stream()
+        finally:
+            keep_partial_parse(settings, target)
+
+    return dbt_models
+
+
+dbt_models = build_dbt_assets(ensure_manifest(), DBT_PROJECT)

@@ -3,12 +3,13 @@
 - asset key = the model/seed/snapshot name (``fct_orders``); a source is the raw table the
   ingestion layer materializes, ``["raw", "<source>__<table>"]`` (its ``identifier``), so lineage
   runs from landing files to marts;
-- group = the layer (the model's first folder: staging, intermediate, marts), ``reference`` for
-  seeds, ``snapshots`` for snapshots;
+- group = the layer: a model's ``meta.layer`` (``dbt_project.yml`` sets it per folder, marts by
+  default, a model may set its own; the layer is also its schema, ``generate_schema_name``),
+  ``reference`` for seeds, ``snapshots`` for snapshots;
 - owners from ``meta.owner`` (dbt_project.yml sets a default per layer);
 - kinds dbt + duckdb + the materialization; description from the .yml (else the SQL);
 - code references to the .sql/.yml file; code version = hash of the SQL;
-- automation per layer (see ``automation_condition_for``) and a freshness policy on marts
+- automation (see ``automation_condition_for``) and a freshness policy on the marts layer
   (``meta.dagster.freshness_hours``, default 26 h).
 """
 
@@ -24,6 +25,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 RAW_PREFIX = "raw"
 DEFAULT_OWNER = "team:analytics-engineering"
 MART_FRESHNESS_HOURS = 26
+MART_LAYER = "marts"  # the layer of a model whose folder sets none (dbt_project.yml)
 
 
 def layer_of(props: Mapping[str, Any]) -> str | None:
@@ -33,8 +35,7 @@ def layer_of(props: Mapping[str, Any]) -> str | None:
     if resource_type == "snapshot":
         return "snapshots"
     if resource_type == "model":
-        fqn = props.get("fqn") or []
-        return fqn[1] if len(fqn) > 2 else "models"
+        return _meta(props).get("layer") or MART_LAYER
     return None
 
 
@@ -83,7 +84,7 @@ class AnalyticsDbtTranslator(DagsterDbtTranslator):
         materialized = (props.get("config") or {}).get("materialized") or props["resource_type"]
         kind = {"incremental": "table", "snapshot": "table"}.get(materialized, materialized)
         spec = spec.replace_attributes(kinds={"dbt", "duckdb", kind})
-        if layer_of(props) == "marts":
+        if layer_of(props) == MART_LAYER:
             hours = float((_meta(props).get("dagster") or {}).get("freshness_hours", MART_FRESHNESS_HOURS))
             spec = spec.replace_attributes(
                 freshness_policy=dg.FreshnessPolicy.time_window(
