@@ -12,12 +12,13 @@ below a failing one and the step fails (an alert follows), ``warn`` tests only r
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from pydantic import Field
 
 from analytics_platform.defs.transform.project import (
@@ -54,8 +55,29 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     return args
 
 
+def relationships_test_selection(context: dg.AssetExecutionContext, manifest: Mapping[str, Any]) -> list[str]:
+    """``--select`` for the relationships tests among the checks of a subset run.
+
+    The run's tests follow dbt's cautious indirect selection (a test runs when every node it reads
+    is selected: ``dbt_environment``), which skips a relationships test whose other side (the
+    customers a new order points to, a seed) is not rebuilt in this run: exactly the run in which
+    a bad key arrives. That other side is current as it is, so such a test runs (selected by its
+    FQN) with the model it checks. A full build selects every test anyway.
+    """
+    if not context.is_subset:
+        return []
+    unique_ids = (
+        (context.assets_def.get_spec_for_check_key(key).metadata or {}).get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
+        for key in context.selected_asset_check_keys
+    )
+    tests = (manifest["nodes"].get(unique_id) or {} for unique_id in unique_ids)
+    fqns = sorted(".".join(t["fqn"]) for t in tests if (t.get("test_metadata") or {}).get("name") == "relationships")
+    return ["--select", " ".join(fqns)] if fqns else []
+
+
 def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition:
     """The ``dbt_models`` assets of a dbt project (the platform's; tests build grown copies)."""
+    manifest_json = json.loads(manifest.read_text())
 
     @dbt_assets(
         manifest=manifest,
@@ -70,7 +92,8 @@ def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition
         settings = warehouse.settings
         target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
         with dbt_environment(settings):
-            invocation = dbt.cli(dbt_build_args(config), context=context, target_path=target)
+            args = dbt_build_args(config) + relationships_test_selection(context, manifest_json)
+            invocation = dbt.cli(args, context=context, target_path=target)
         try:
             yield from invocation.stream()
         finally:

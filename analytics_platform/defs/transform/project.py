@@ -110,7 +110,8 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
         "ANALYTICS_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         # A test runs only when all the models it reads are selected: a subset run (say, the marts
         # above one new raw table) must not run reconciliation tests against marts it left as
-        # they were. dagster-dbt overrides this when it selects specific checks.
+        # they were. dagster-dbt overrides this when it selects specific checks; relationships
+        # tests are selected explicitly (assets.relationships_test_selection).
         "DBT_INDIRECT_SELECTION": "cautious",
         # dbt dies with this process (dbt_plugin.die_with_parent): a killed run leaves no dbt behind.
         DBT_PARENT_PID_VARIABLE: str(os.getpid()),
