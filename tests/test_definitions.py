@@ -52,7 +52,7 @@ FOLDER_OF_GROUP = {
     "snapshots": "dbt_project/snapshots",
     "staging": "dbt_project/models/staging",
     "intermediate": "dbt_project/models/intermediate",
-    "marts": "dbt_project/models/marts",
+    "marts": "dbt_project/models",  # the layer of models/marts/ and of any folder that names none
     "ml": "ml_assets",
     "reports": "analytics_platform/defs/reports",
 }
