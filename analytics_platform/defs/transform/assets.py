@@ -8,7 +8,9 @@ only rebuild the keys whose raw rows arrived after their watermark; the remainin
 small aggregates of them. ``full_refresh`` rebuilds the incremental facts from scratch.
 
 dbt tests become asset checks; tests of severity ``error`` are blocking: dbt skips the models
-below a failing one and the step fails (an alert follows), ``warn`` tests only report.
+below a failing one and the step fails (an alert follows), ``warn`` tests only report. A subset
+run also runs the relationships tests of its models (:func:`relationships_test_selection`).
+Tables' materializations carry their row count (``row_counts.py``).
 """
 
 import json
@@ -28,6 +30,7 @@ from analytics_platform.defs.transform.project import (
     keep_partial_parse,
     run_target_path,
 )
+from analytics_platform.defs.transform.row_counts import with_row_counts
 from analytics_platform.defs.transform.translator import AnalyticsDbtTranslator
 from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -95,7 +98,7 @@ def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition
             args = dbt_build_args(config) + relationships_test_selection(context, manifest_json)
             invocation = dbt.cli(args, context=context, target_path=target)
         try:
-            yield from invocation.stream()
+            yield from with_row_counts(invocation.stream(), manifest_json, warehouse, context.log)
         finally:
             keep_partial_parse(settings, target)
 

@@ -11,7 +11,7 @@ What a dbt step costs before dbt runs its first node was measured on tiny data (
 
 - :class:`AnalyticsDbtCliResource` takes dbt's version from this environment's dbt-core and
   skips the in-process adapter, which dagster-dbt only needs to fetch row counts or column
-  metadata (we fetch neither);
+  metadata (row counts come from ``row_counts.py`` instead);
 - dbt reuses its previous parse (``partial_parse.msgpack``) only when its profile hash matches,
   and the warehouse path is part of that hash: the parse prepared in ``target/`` helps runs
   against the default warehouse only. Each warehouse therefore keeps the newest parse of its
