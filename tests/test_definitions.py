@@ -40,7 +40,7 @@ ASSETS = {
     "reports/business_overview", "reports/data_quality_report", "reports/dataset_profile",
     "reports/dataset_dashboard", "reports/suggested_contract",
 }
-JOBS = ["churn_retrain", "dbt_build", "export_marts", "gdpr_erase_customer", "warehouse_maintenance"]
+JOBS = ["churn_retrain", "dbt_build", "dbt_unit_tests", "export_marts", "gdpr_erase_customer", "warehouse_maintenance"]
 SENSORS = ["alert_on_check_failure", "alert_on_run_failure", "churn_retrain_sensor", "dbt_automation",
            "downstream_automation", "landing_sensor", "run_recovery", "uncontracted_profile_sensor"]
 SCHEDULES = ["daily_dbt_build", "warehouse_maintenance_schedule", "weekly_dbt_full_refresh"]
