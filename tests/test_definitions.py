@@ -40,7 +40,7 @@ ASSETS = {
     "reports/business_overview", "reports/data_quality_report", "reports/dataset_profile",
     "reports/dataset_dashboard", "reports/suggested_contract",
 }
-JOBS = ["churn_retrain", "dbt_build", "export_marts", "gdpr_erase_customer", "warehouse_maintenance"]
+JOBS = ["churn_retrain", "dbt_build", "dbt_unit_tests", "export_marts", "gdpr_erase_customer", "warehouse_maintenance"]
 SENSORS = ["alert_on_check_failure", "alert_on_run_failure", "churn_retrain_sensor", "dbt_automation",
            "downstream_automation", "landing_sensor", "run_recovery", "uncontracted_profile_sensor"]
 SCHEDULES = ["daily_dbt_build", "warehouse_maintenance_schedule", "weekly_dbt_full_refresh"]
@@ -52,7 +52,7 @@ FOLDER_OF_GROUP = {
     "snapshots": "dbt_project/snapshots",
     "staging": "dbt_project/models/staging",
     "intermediate": "dbt_project/models/intermediate",
-    "marts": "dbt_project/models/marts",
+    "marts": "dbt_project/models",  # the layer of models/marts/ and of any folder that names none
     "ml": "ml_assets",
     "reports": "analytics_platform/defs/reports",
 }

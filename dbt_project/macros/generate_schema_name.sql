@@ -1,4 +1,7 @@
-{#- Schemas are the layer names (staging, marts, …), not "<target schema>_<layer>". -#}
+{#- Schemas are layer names (staging, marts, …), not "<target schema>_<layer>": a model's schema
+    is its `schema` config if set, else its layer (`meta.layer`, dbt_project.yml). -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
-    {{ (custom_schema_name or target.schema) | trim }}
+    {%- set meta = node.config.meta or {} -%}
+    {%- set layer = meta.get('layer') if node.resource_type == 'model' else none -%}
+    {{ (custom_schema_name or layer or target.schema) | trim }}
 {%- endmacro %}

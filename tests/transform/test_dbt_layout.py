@@ -23,18 +23,23 @@ def models() -> dict[str, dict]:
     return {uid: node for uid, node in nodes.items() if node["resource_type"] == "model"}
 
 
+def layer(node: dict) -> str:
+    return node["config"]["meta"]["layer"]
+
+
 def kind(unique_id: str, models: dict[str, dict]) -> str:
-    """``source``, ``seed``, … or the layer (first folder) of a model."""
-    return models[unique_id]["fqn"][1] if unique_id in models else unique_id.split(".")[0]
+    """``source``, ``seed``, … or the layer (``meta.layer``) of a model."""
+    return layer(models[unique_id]) if unique_id in models else unique_id.split(".")[0]
 
 
-def test_every_model_is_in_a_layer(models: dict[str, dict]):
-    assert {node["fqn"][1] for node in models.values()} == set(LAYERS)
+def test_every_model_is_in_a_layer_and_its_schema(models: dict[str, dict]):
+    assert {layer(node) for node in models.values()} == set(LAYERS)
+    assert all(node["schema"] == layer(node) for node in models.values())
 
 
 def test_each_layer_reads_only_the_layers_below_it(models: dict[str, dict]):
     wrong = {
-        node["name"]: sorted(dep for dep in node["depends_on"]["nodes"] if kind(dep, models) not in LAYERS[node["fqn"][1]])
+        node["name"]: sorted(dep for dep in node["depends_on"]["nodes"] if kind(dep, models) not in LAYERS[layer(node)])
         for node in models.values()
     }
     assert {name: deps for name, deps in wrong.items() if deps} == {}

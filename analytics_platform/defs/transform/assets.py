@@ -8,15 +8,19 @@ only rebuild the keys whose raw rows arrived after their watermark; the remainin
 small aggregates of them. ``full_refresh`` rebuilds the incremental facts from scratch.
 
 dbt tests become asset checks; tests of severity ``error`` are blocking: dbt skips the models
-below a failing one and the step fails (an alert follows), ``warn`` tests only report.
+below a failing one and the step fails (an alert follows), ``warn`` tests only report. A subset
+run also runs the relationships tests of its models (:func:`relationships_test_selection`).
+Tables' materializations carry their row count (``row_counts.py``).
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from pydantic import Field
 
 from analytics_platform.defs.transform.project import (
@@ -26,6 +30,7 @@ from analytics_platform.defs.transform.project import (
     keep_partial_parse,
     run_target_path,
 )
+from analytics_platform.defs.transform.row_counts import with_row_counts
 from analytics_platform.defs.transform.translator import AnalyticsDbtTranslator
 from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -53,21 +58,51 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     return args
 
 
-@dbt_assets(
-    manifest=ensure_manifest(),
-    project=DBT_PROJECT,
-    dagster_dbt_translator=TRANSLATOR,
-    name="dbt_models",
-    pool=WAREHOUSE_POOL,
-)
-def dbt_models(
-    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    settings = warehouse.settings
-    target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
-    with dbt_environment(settings):
-        invocation = dbt.cli(dbt_build_args(config), context=context, target_path=target)
-    try:
-        yield from invocation.stream()
-    finally:
-        keep_partial_parse(settings, target)
+def relationships_test_selection(context: dg.AssetExecutionContext, manifest: Mapping[str, Any]) -> list[str]:
+    """``--select`` for the relationships tests among the checks of a subset run.
+
+    The run's tests follow dbt's cautious indirect selection (a test runs when every node it reads
+    is selected: ``dbt_environment``), which skips a relationships test whose other side (the
+    customers a new order points to, a seed) is not rebuilt in this run: exactly the run in which
+    a bad key arrives. That other side is current as it is, so such a test runs (selected by its
+    FQN) with the model it checks. A full build selects every test anyway.
+    """
+    if not context.is_subset:
+        return []
+    unique_ids = (
+        (context.assets_def.get_spec_for_check_key(key).metadata or {}).get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
+        for key in context.selected_asset_check_keys
+    )
+    tests = (manifest["nodes"].get(unique_id) or {} for unique_id in unique_ids)
+    fqns = sorted(".".join(t["fqn"]) for t in tests if (t.get("test_metadata") or {}).get("name") == "relationships")
+    return ["--select", " ".join(fqns)] if fqns else []
+
+
+def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition:
+    """The ``dbt_models`` assets of a dbt project (the platform's; tests build grown copies)."""
+    manifest_json = json.loads(manifest.read_text())
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=TRANSLATOR,
+        name="dbt_models",
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_models(
+        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        settings = warehouse.settings
+        target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
+        with dbt_environment(settings):
+            args = dbt_build_args(config) + relationships_test_selection(context, manifest_json)
+            invocation = dbt.cli(args, context=context, target_path=target)
+        try:
+            yield from with_row_counts(invocation.stream(), manifest_json, warehouse, context.log)
+        finally:
+            keep_partial_parse(settings, target)
+
+    return dbt_models
+
+
+dbt_models = build_dbt_assets(ensure_manifest(), DBT_PROJECT)

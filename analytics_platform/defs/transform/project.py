@@ -1,8 +1,9 @@
 """The dbt project, its manifest, and how dbt is run against the platform's warehouse.
 
 The manifest (``dbt_project/target/manifest.json``) is built once by :func:`prepare_manifest`
-(``dbt parse``): at install time, or on import when it is missing or older than a file of the
-project. Definitions load from it without running dbt.
+(the dbt sources written from the ingestion contracts, ``sources.py``, then ``dbt parse``): at
+install time, or on import when it is missing or older than a file of the project or a contract.
+Definitions load from it without running dbt.
 
 What a dbt step costs before dbt runs its first node was measured on tiny data (bench scale
 0.01, 2 busy cores): ``dbt --version`` 3.2 s and an in-process dbt adapter with its macros
@@ -10,7 +11,7 @@ What a dbt step costs before dbt runs its first node was measured on tiny data (
 
 - :class:`AnalyticsDbtCliResource` takes dbt's version from this environment's dbt-core and
   skips the in-process adapter, which dagster-dbt only needs to fetch row counts or column
-  metadata (we fetch neither);
+  metadata (row counts come from ``row_counts.py`` instead);
 - dbt reuses its previous parse (``partial_parse.msgpack``) only when its profile hash matches,
   and the warehouse path is part of that hash: the parse prepared in ``target/`` helps runs
   against the default warehouse only. Each warehouse therefore keeps the newest parse of its
@@ -37,6 +38,8 @@ from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
+from analytics_platform.defs.ingestion.contracts import CONTRACTS_DIR
+from analytics_platform.defs.transform.sources import write_sources
 from analytics_platform.files import replaced_atomically
 from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, Settings, load_settings
 
@@ -49,7 +52,7 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 
 def _newest_source_mtime() -> float:
     root = DBT_PROJECT.project_dir
-    paths = [root / "dbt_project.yml", root / "profiles.yml"]
+    paths = [root / "dbt_project.yml", root / "profiles.yml", *CONTRACTS_DIR.glob("*.yaml")]
     for folder in _SOURCES:
         paths.extend(p for p in (root / folder).rglob("*") if p.is_file())
     return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
@@ -74,6 +77,7 @@ def prepare_manifest(settings: Settings | None = None) -> Path:
     reuse this parse instead of parsing again.
     """
     def parse() -> None:
+        write_sources(DBT_PROJECT.project_dir)
         with dbt_environment(settings or load_settings()):
             dbt_resource().cli(["parse", "--quiet"], target_path=DBT_PROJECT.target_path).wait()
 
@@ -110,7 +114,8 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
         "ANALYTICS_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         # A test runs only when all the models it reads are selected: a subset run (say, the marts
         # above one new raw table) must not run reconciliation tests against marts it left as
-        # they were. dagster-dbt overrides this when it selects specific checks.
+        # they were. dagster-dbt overrides this when it selects specific checks; relationships
+        # tests are selected explicitly (assets.relationships_test_selection).
         "DBT_INDIRECT_SELECTION": "cautious",
         # dbt dies with this process (dbt_plugin.die_with_parent): a killed run leaves no dbt behind.
         DBT_PARENT_PID_VARIABLE: str(os.getpid()),
