@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "someone else committed first / held the catalog": safe to retry the whole
 # transaction. Anything else (a cast error, a missing column) is a real failure. The SQLite
-# catalog says "database is locked"; the PostgreSQL one reports a lost race as a "conflict" or
-# a failed commit, or PostgreSQL's own serialization / unique-key errors on the catalog tables.
+# catalog says "database is locked".
+# Measured on PostgreSQL (4 processes, DuckLake 1.4.4): with DuckLake's own retries off, racing
+# commits fail with PostgreSQL's "could not serialize access due to concurrent update" or
+# 'duplicate key value violates unique constraint "ducklake_data_file_pkey"'; with them on, only
+# true conflicts remain ("Transaction conflict - attempting to drop table ... dropped it already").
 _RETRYABLE = ("database is locked", "database table is locked", "conflict", "Failed to commit", "write-write",
-              "could not serialize access", "duplicate key value violates unique constraint")
+              "could not serialize access", 'violates unique constraint "ducklake_')
 
 
 class WarehouseUnavailable(duckdb.IOException):
