@@ -1,8 +1,13 @@
-"""dbt-duckdb plugin: point DuckDB at the offline extensions before dbt attaches the DuckLake.
+"""dbt-duckdb plugin: dbt's DuckDB attaches the same DuckLake as the platform, from the same setting.
 
-``dbt_project/profiles.yml`` names this module under ``plugins``; the attach itself stays in the
-profile, readable by analytics engineers. It runs before the attach because DuckDB reads
-``extension_directory`` only at connect time. It also creates the profile's ``temp_directory``:
+``dbt_project/profiles.yml`` names this module under ``plugins``. It points DuckDB at the offline
+extensions (DuckDB reads ``extension_directory`` only at connect time), then attaches the lake
+with ``warehouse.prepare`` + ``warehouse.attach``, the platform's own code: embedded, the SQLite
+catalog of ``ANALYTICS_WAREHOUSE_DIR``; shared (``ANALYTICS_CATALOG_URL``), the PostgreSQL catalog
+and the object store, with the secrets created from the environment, so the profile holds no
+path, address or credential. dbt-duckdb runs plugins' ``configure_connection`` before the
+profile's own ``attach`` list, whose one entry then only tells dbt-duckdb that ``lake`` is a
+DuckLake. It also creates the profile's ``temp_directory``:
 DuckDB creates only its last level, and a spill into a missing folder fails the query with an
 IOException (which the profile's retries then turn into "transaction is aborted"). It puts
 the catalog in WAL mode when dbt is the first to open a warehouse (see ``warehouse.ensure_wal``).
@@ -21,8 +26,8 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from analytics_platform import warehouse
 from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, load_settings
-from analytics_platform.warehouse import ensure_wal, extension_directory
 
 PR_SET_PDEATHSIG = 1
 
@@ -44,12 +49,16 @@ def die_with_parent() -> None:
 class Plugin(BasePlugin):
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         die_with_parent()
-        config.setdefault("extension_directory", extension_directory())
+        config.setdefault("extension_directory", warehouse.extension_directory())
         temp_directory = config.get("temp_directory")
         if temp_directory:
             Path(temp_directory).mkdir(parents=True, exist_ok=True)
-        ensure_wal(load_settings().catalog_path)  # the profile attaches ANALYTICS_WAREHOUSE_DIR's catalog
+        settings = load_settings()
+        if not settings.shared:
+            warehouse.ensure_wal(settings.catalog_path)
 
     def configure_connection(self, conn: Any) -> None:
-        conn.execute("LOAD ducklake; LOAD sqlite")
+        settings = load_settings()
+        warehouse.prepare(conn, settings)
         conn.execute("SET ducklake_max_retry_count = 100; SET ducklake_retry_wait_ms = 50")
+        warehouse.attach(conn, settings)

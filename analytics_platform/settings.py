@@ -1,15 +1,23 @@
-"""Where the platform keeps its files, from one place.
+"""Where the platform keeps its files and its warehouse, from one place.
 
 Every path comes from an environment variable with a project-local default, so the Dagster
 resources, dbt's profile (``dbt_project/profiles.yml``) and the command line all agree, and
 ``rm -rf .state landing`` resets the platform. Nothing here opens a file or a connection.
+
+Which warehouse is one setting. Unset, the DuckLake is embedded: a SQLite catalog file and a
+Parquet folder under the state folder. With ``ANALYTICS_CATALOG_URL`` (a PostgreSQL URL) it is
+shared: the catalog in PostgreSQL, the data under ``ANALYTICS_DATA_URL`` (``s3://bucket/prefix/``)
+on the S3-compatible object store at ``ANALYTICS_S3_ENDPOINT``. Credentials come from the
+environment only (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``PGPASSWORD`` or the URL's
+password) and never show in a repr, a log line or an error this module raises.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -20,6 +28,93 @@ DBT_PARENT_PID_VARIABLE = "ANALYTICS_DBT_PARENT_PID"
 def _path(var: str, default: Path) -> Path:
     value = os.environ.get(var)
     return Path(value).expanduser().resolve() if value else default
+
+
+CATALOG_URL_VARIABLE = "ANALYTICS_CATALOG_URL"
+DATA_URL_VARIABLE = "ANALYTICS_DATA_URL"
+S3_ENDPOINT_VARIABLE = "ANALYTICS_S3_ENDPOINT"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names the variable, never a credential."""
+
+
+def _libpq_value(value: str) -> str:
+    """A value of a libpq ``key=value`` connection string (quoted when it needs to be)."""
+    if value and not any(c in value for c in " '\\"):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class SharedWarehouse:
+    """The shared mode's DuckLake: catalog in PostgreSQL, data files on S3-compatible storage.
+
+    The secrets are fields left out of ``repr``; the catalog string given to DuckDB never holds the
+    password (DuckDB repeats that string in its connection errors), see ``warehouse.prepare``.
+    """
+
+    catalog_host: str
+    catalog_port: int
+    catalog_database: str
+    catalog_user: str
+    data_url: str       # s3://bucket/prefix/ (always ends with a slash)
+    s3_endpoint: str    # host:port, no scheme
+    s3_use_ssl: bool
+    s3_region: str
+    catalog_password: str | None = field(default=None, repr=False)
+    s3_key_id: str | None = field(default=None, repr=False)
+    s3_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def catalog_dsn(self) -> str:
+        """libpq connection string of the catalog database, without the password."""
+        parts = {"host": self.catalog_host, "port": str(self.catalog_port), "dbname": self.catalog_database, "user": self.catalog_user}
+        return " ".join(f"{key}={_libpq_value(value)}" for key, value in parts.items())
+
+    @property
+    def catalog_url(self) -> str:
+        """The catalog as a URL without the password: safe to log and to show."""
+        return f"postgresql://{self.catalog_user}@{self.catalog_host}:{self.catalog_port}/{self.catalog_database}"
+
+    @property
+    def bucket(self) -> str:
+        return urlsplit(self.data_url).netloc
+
+
+def _shared_warehouse(env: os._Environ[str] | dict[str, str]) -> SharedWarehouse | None:
+    catalog_url = env.get(CATALOG_URL_VARIABLE)
+    if not catalog_url:
+        return None
+    url = urlsplit(catalog_url)
+    if url.scheme not in ("postgresql", "postgres") or not url.hostname:
+        raise SettingsError(f"{CATALOG_URL_VARIABLE} must be a URL like postgresql://user@host:5432/database "
+                            f"(got scheme {url.scheme!r})")
+    data_url = env.get(DATA_URL_VARIABLE, "")
+    if not data_url.startswith("s3://") or not urlsplit(data_url).netloc:
+        raise SettingsError(f"{CATALOG_URL_VARIABLE} is set (shared mode): {DATA_URL_VARIABLE} must be s3://bucket/prefix/")
+    endpoint = env.get(S3_ENDPOINT_VARIABLE, "")
+    if not endpoint:
+        raise SettingsError(f"{CATALOG_URL_VARIABLE} is set (shared mode): {S3_ENDPOINT_VARIABLE} must be host:port of the object store")
+    try:
+        port = url.port or 5432
+    except ValueError:
+        raise SettingsError(f"{CATALOG_URL_VARIABLE}: the port is not a number") from None
+    use_ssl = endpoint.startswith("https://")
+    endpoint = endpoint.removeprefix("https://").removeprefix("http://").rstrip("/")
+    return SharedWarehouse(
+        catalog_host=url.hostname,
+        catalog_port=port,
+        catalog_database=unquote(url.path.lstrip("/")) or unquote(url.username or "") or "postgres",
+        catalog_user=unquote(url.username or "") or env.get("PGUSER") or "postgres",
+        data_url=data_url if data_url.endswith("/") else data_url + "/",
+        s3_endpoint=endpoint,
+        s3_use_ssl=use_ssl,
+        s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        catalog_password=unquote(url.password) if url.password else env.get("PGPASSWORD") or None,
+        s3_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+        s3_secret=env.get("AWS_SECRET_ACCESS_KEY") or None,
+    )
 
 
 @dataclass(frozen=True)
@@ -36,6 +131,8 @@ class Settings:
     # beyond it joins, aggregates and sorts spill to ``duckdb_temp_dir``. DuckDB's own default
     # is 80 % of the machine's RAM per process.
     duckdb_memory_limit: str
+    # None: the embedded warehouse (SQLite catalog + Parquet folder under ``warehouse_dir``).
+    shared: SharedWarehouse | None = None
 
     @property
     def duckdb_temp_dir(self) -> Path:
@@ -43,12 +140,12 @@ class Settings:
 
     @property
     def catalog_path(self) -> Path:
-        """SQLite file holding the DuckLake catalog (table metadata, snapshots)."""
+        """SQLite file holding the embedded DuckLake's catalog (table metadata, snapshots)."""
         return self.warehouse_dir / "catalog.sqlite"
 
     @property
     def data_path(self) -> Path:
-        """Folder of the DuckLake's Parquet data files."""
+        """Folder of the embedded DuckLake's Parquet data files."""
         return self.warehouse_dir / "data"
 
     @property
@@ -68,4 +165,5 @@ def load_settings() -> Settings:
         mlflow_dir=_path("ANALYTICS_MLFLOW_DIR", state / "mlflow"),
         # dbt's profile reads the same variable with the same default.
         duckdb_memory_limit=os.environ.get("ANALYTICS_DUCKDB_MEMORY_LIMIT") or "900MB",
+        shared=_shared_warehouse(os.environ),
     )

@@ -25,6 +25,7 @@ TESTS = Path(__file__).resolve().parent
 SLOW_FOLDERS = {
     TESTS / "faults": "kills, bursts, disk and schema faults against real platform processes and dbt builds",
     TESTS / "ui": "a real dagster-webserver + daemon, or dashboards, in chromium",
+    TESTS / "shared": "the shared mode against real PostgreSQL + SeaweedFS servers (dbt builds, writer processes)",
 }
 # Fixtures that build the platform's warehouse end to end, or cost half a minute or more on this 2-core machine.
 SLOW_FIXTURES = {

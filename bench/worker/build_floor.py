@@ -28,8 +28,8 @@ def measure(args: dict) -> dict:
     db.unlink(missing_ok=True)
     settings = WarehouseResource(state_dir=args["state"]).settings
     con = duckdb.connect(config={"extension_directory": warehouse.extension_directory()})
-    con.execute("LOAD ducklake; LOAD sqlite")
-    con.execute(warehouse.attach_sql(settings, read_only=True).replace(f" AS {warehouse.LAKE} ", " AS src "))
+    warehouse.prepare(con, settings)
+    warehouse.attach(con, settings, read_only=True, alias="src")
     con.execute(f"ATTACH '{db}' AS lake")
     t = time.perf_counter()
     for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' AND schema_name = 'raw'").fetchall():

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import dagster as dg
 import duckdb
 
+from analytics_platform import warehouse as lake
 from analytics_platform.defs.reports.page import Kpi, Page, render
 from analytics_platform.files import write_atomically
 from analytics_platform.settings import Settings
@@ -28,7 +29,7 @@ def dashboards_dir(settings: Settings) -> Path:
 def read_warehouse(warehouse: Any, read: Callable[[duckdb.DuckDBPyConnection], T], empty: Callable[[], T]) -> T:
     """``read(con)`` on a read-only connection, or ``empty()`` while no warehouse exists yet
     (nothing ingested: a read-only attach of a missing catalog fails)."""
-    if not warehouse.settings.catalog_path.exists():
+    if not lake.exists(warehouse.settings):
         return empty()
     with warehouse.connect(read_only=True) as con:
         return read(con)

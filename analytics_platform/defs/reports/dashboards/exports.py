@@ -17,7 +17,7 @@ from pydantic import Field
 from analytics_platform.defs.reports.dashboards.common import existing_tables, human_size
 from analytics_platform.files import replaced_atomically
 from analytics_platform.resources import WarehouseResource
-from analytics_platform.warehouse import quote_ident
+from analytics_platform.warehouse import exists, quote_ident
 
 EXPORTABLE_SCHEMAS = ("marts", "ml")
 OPTIONS = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet, COMPRESSION zstd"}
@@ -68,7 +68,7 @@ def export_tables(warehouse: WarehouseResource, config: ExportConfig, log=None) 
     formats = ["csv", "parquet"] if config.format == "both" else [config.format]
     root = warehouse.settings.reports_dir / "exports"
     written = []
-    if not warehouse.settings.catalog_path.exists():
+    if not exists(warehouse.settings):
         raise dg.Failure("The warehouse is empty: nothing has been ingested yet.")
     with warehouse.connect(read_only=True) as con:
         for schema, table in resolve_tables(con, config.tables):

@@ -11,6 +11,7 @@ import json
 
 import dagster as dg
 
+from analytics_platform import warehouse as lake
 from analytics_platform.defs.reports.profiles.assets import CONTRACT_KEY, DASHBOARD_KEY, PROFILE_KEY, profile_assets, uncontracted_datasets
 from analytics_platform.defs.reports.profiles.datasets import Dataset, list_datasets
 from analytics_platform.resources import WarehouseResource
@@ -33,8 +34,8 @@ def plan(datasets: dict[str, Dataset], cursor: dict[str, str], known_partitions:
 )
 def uncontracted_profile_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult | dg.SkipReason:
     settings = warehouse.settings
-    if not settings.catalog_path.exists():
-        return dg.SkipReason(f"No warehouse yet at {settings.catalog_path}")
+    if not lake.exists(settings):
+        return dg.SkipReason(f"No warehouse yet ({lake.describe(settings)})")
     with warehouse.connect(read_only=True) as con:
         datasets = list_datasets(con)
     cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
