@@ -195,7 +195,7 @@ def test_write_error_on_an_uncontracted_dataset_does_not_quarantine_it(temp_plat
     code, out = platform.ingest_with_loader()  # setup: the dataset's table and data folder exist
     assert code == 0, out[-3000:]
     (platform.landing / "weather/day2.csv").write_text("day,temp\n" + "".join(f"2026-01-02,{i}.5\n" for i in range(20000)))
-    fault = NotADirectory(platform.settings.data_path / "uncontracted" / "weather")
+    fault = NotADirectory(platform.settings.data_path / "uncontracted" / "weather__day")  # day1, day2: series `day`
     try:
         fault.inject()
         fault.probe()

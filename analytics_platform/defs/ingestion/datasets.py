@@ -3,7 +3,7 @@
 A folder often holds files that do not belong together (`orders_2024-01-01.csv`,
 `orders_2024-01-02.csv` and `weather.csv`). Files belong to one series when their names differ
 only by dates, times or sequence numbers (leading or trailing: `2024-01-01_orders`, `orders-0001`,
-`orders_part_3`). The series of a folder's own name (words of the folder's name: `tips/tips.csv`,
+`orders_part_3`, `day1`…`day2`). The series of a folder's own name (words of the folder's name: `tips/tips.csv`,
 `mpl_stocks/Stocks.csv`), of a generic name (`data`, `part`, `export`…) or of names that are only
 a date or number is the folder's dataset, `uncontracted.<folder>`; any other series gets
 `uncontracted.<folder>__<series>`. The name depends on the file's path alone, never on its
@@ -29,6 +29,8 @@ def clean(text: str) -> str:
 def series(stem: str) -> str:
     """The file name without its leading and trailing dates, times and sequence numbers."""
     tokens = [t for t in clean(stem).split("_") if t]
+    if tokens and re.fullmatch(r"[a-z]{2,}\d+", tokens[-1]):  # day1, day2: one series `day`
+        tokens[-1] = re.sub(r"\d+$", "", tokens[-1])
     while tokens and SERIES_TOKEN.fullmatch(tokens[-1]):
         tokens.pop()
     while tokens and SERIES_TOKEN.fullmatch(tokens[0]):
