@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics_platform.shared.processes import LOOPBACK, ServerError, ServerProcess, free_port, mask, start
+from analytics_platform.warehouse import quote_ident, quote_literal
 
 SYSTEM_USER = "postgres"  # created by Debian's postgresql package
 
@@ -72,9 +73,9 @@ class Postgres:
 
     def create_database(self, name: str) -> None:
         """Create database ``name`` unless it exists."""
-        literal, ident = name.replace("'", "''"), name.replace('"', '""')
-        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{literal}'", "postgres").strip():
-            self.psql(f'CREATE DATABASE "{ident}"', "postgres")
+        # PostgreSQL quotes literals and identifiers as DuckDB does
+        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(name)}", "postgres").strip():
+            self.psql(f"CREATE DATABASE {quote_ident(name)}", "postgres")
 
     def is_ready(self) -> bool:
         result = subprocess.run([str(bin_dir() / "pg_isready"), "-h", self.host, "-p", str(self.port), "-t", "2"],

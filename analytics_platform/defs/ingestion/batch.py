@@ -15,7 +15,8 @@ import duckdb
 from analytics_platform.defs.ingestion import readers
 from analytics_platform.defs.ingestion.contracts import Contract
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile
-from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
+from analytics_platform.defs.ingestion.readers import Rejected, Staged
+from analytics_platform.warehouse import quote_literal
 
 PATH_COLUMN = "_landing_path"
 
@@ -38,7 +39,7 @@ def stage_batch(
     con: duckdb.DuckDBPyConnection, items: list[tuple[LandedFile, Fingerprint]], contract: Contract, stage: str
 ) -> tuple[Staged, dict[str, int]] | None:
     """Stage all files in one table with a path column, or None if anything is off."""
-    paths = "[" + ", ".join(sql_literal(str(f.path)) for f, _ in items) + "]"
+    paths = "[" + ", ".join(quote_literal(str(f.path)) for f, _ in items) + "]"
     try:
         if contract.format == "parquet":
             # A multi-file read casts every file to the first one's schema (a DECIMAL 41.5 would
@@ -49,7 +50,7 @@ def stage_batch(
             ).fetchone()
             if not schemas or schemas[0] != 1:
                 return None
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_parquet({paths}, filename={sql_literal(PATH_COLUMN)})")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_parquet({paths}, filename={quote_literal(PATH_COLUMN)})")
             footer = dict(con.execute(f"SELECT file_name, sum(num_rows)::BIGINT FROM parquet_file_metadata({paths}) GROUP BY ALL").fetchall())
             expected = {str(f.path): int(footer.get(str(f.path), -1)) for f, _ in items}
             detected = {"format": "parquet", "columns": [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall() if r[0] != PATH_COLUMN]}

@@ -45,8 +45,7 @@ from datetime import datetime
 import duckdb
 
 from analytics_platform.defs.ingestion.contracts import Contract
-from analytics_platform.defs.ingestion.readers import sql_literal
-from analytics_platform.warehouse import quote_ident
+from analytics_platform.warehouse import quote_ident, quote_literal
 
 CUSTOMER = "customer_id"
 LINKS = ("order_id", "session_id")  # ids of things that belong to one customer
@@ -71,7 +70,7 @@ def anyone_erased(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _erased(column: str, dtype: str) -> str:
     """A query of the erased ids of ``column``, typed like the column being filtered."""
-    ids = f"SELECT TRY_CAST(id_value AS {dtype}) FROM meta.gdpr_erased_ids WHERE id_column = {sql_literal(column)}"
+    ids = f"SELECT TRY_CAST(id_value AS {dtype}) FROM meta.gdpr_erased_ids WHERE id_column = {quote_literal(column)}"
     if column == CUSTOMER:  # erasures recorded before meta.gdpr_erased_ids existed
         ids += f" UNION ALL SELECT TRY_CAST(customer_id AS {dtype}) FROM meta.gdpr_erasures"
     return ids
@@ -112,7 +111,7 @@ def keep_erased_out(c: duckdb.DuckDBPyConnection, source_sql: str, run_id: str, 
 def _list_new_ids(c: duckdb.DuckDBPyConnection, keys: dict[str, str], run_id: str, now: datetime) -> int:
     """List the order/session ids on rows of an erased customer that are not listed yet."""
     found = " UNION ALL ".join(
-        f"SELECT TRY_CAST({CUSTOMER} AS BIGINT) AS customer_id, {sql_literal(k)} AS id_column, "
+        f"SELECT TRY_CAST({CUSTOMER} AS BIGINT) AS customer_id, {quote_literal(k)} AS id_column, "
         f"{quote_ident(k)}::VARCHAR AS id_value, _source_file AS source_file FROM {HITS} "
         f"WHERE {quote_ident(k)} IS NOT NULL AND {CUSTOMER} IN ({_erased(CUSTOMER, keys[CUSTOMER])})"
         for k in LINKS if k in keys

@@ -28,8 +28,8 @@ from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Con
 from analytics_platform.defs.ingestion.datasets import dataset_name
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile, fingerprint
 from analytics_platform.defs.ingestion.quarantine import quarantine_file
-from analytics_platform.defs.ingestion.readers import Rejected, Staged, sql_literal
-from analytics_platform.warehouse import quote_ident, transaction, with_retry
+from analytics_platform.defs.ingestion.readers import Rejected, Staged
+from analytics_platform.warehouse import quote_ident, quote_literal, transaction, with_retry
 
 CHUNK_BYTES = 256 << 20  # file bytes staged in memory per commit; bounds memory at scale 10
 UNCONTRACTED_KEY = "uncontracted"
@@ -57,12 +57,12 @@ class Pending:
 
     def source_sql(self, now: datetime) -> str:
         """Typed contract columns + lineage, ready for ``INSERT INTO table``."""
-        loaded_at = f"{sql_literal(now.isoformat(sep=' '))}::TIMESTAMP AS _loaded_at"
+        loaded_at = f"{quote_literal(now.isoformat(sep=' '))}::TIMESTAMP AS _loaded_at"
         if self.path_column is None:
             (m,) = self.members
-            lineage = f"{sql_literal(m.file.relative)} AS _source_file, {sql_literal(m.fp.sha256)} AS _file_hash"
+            lineage = f"{quote_literal(m.file.relative)} AS _source_file, {quote_literal(m.fp.sha256)} AS _file_hash"
             return f"SELECT {self.staged.select_sql}, {lineage}, {loaded_at} FROM {self.staged.name}"
-        files = ", ".join(f"({sql_literal(str(m.file.path))}, {sql_literal(m.file.relative)}, {sql_literal(m.fp.sha256)})" for m in self.members)
+        files = ", ".join(f"({quote_literal(str(m.file.path))}, {quote_literal(m.file.relative)}, {quote_literal(m.fp.sha256)})" for m in self.members)
         return (
             f"SELECT {self.staged.select_sql}, f._source_file, f._file_hash, {loaded_at} FROM {self.staged.name} "
             f"JOIN (VALUES {files}) f(_path, _source_file, _file_hash) ON {self.path_column} = f._path"
@@ -282,9 +282,9 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
             # One statement for all ledger rows (executemany costs ~5 ms per row here).
             left_out = filtered.suppressed
             c.execute("INSERT INTO meta.ingest_ledger VALUES " + ", ".join(
-                f"({sql_literal(m.fp.sha256)}, {sql_literal(m.file.relative)}, {sql_literal(u.table)}, {contracted}, 'loaded', "
+                f"({quote_literal(m.fp.sha256)}, {quote_literal(m.file.relative)}, {quote_literal(u.table)}, {contracted}, 'loaded', "
                 f"{versions[m.file.relative]}, {m.rows}, {m.rows - left_out.get(m.fp.sha256, 0)}, 0, {m.fp.size}, {m.file.mtime_ns}, "
-                f"{sql_literal(readers.describe(u.staged.detected))}, {sql_literal(run_id)}, {sql_literal(now.isoformat(sep=' '))}::TIMESTAMP, NULL, "
+                f"{quote_literal(readers.describe(u.staged.detected))}, {quote_literal(run_id)}, {quote_literal(now.isoformat(sep=' '))}::TIMESTAMP, NULL, "
                 f"{left_out.get(m.fp.sha256, 0)})"
                 for u in batch for m in u.members
             ))

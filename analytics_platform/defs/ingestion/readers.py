@@ -18,7 +18,7 @@ import duckdb
 from analytics_platform.defs.ingestion import diagnose
 from analytics_platform.defs.ingestion.contracts import Column, Contract
 from analytics_platform.defs.ingestion.files import Fingerprint, LandedFile
-from analytics_platform.warehouse import quote_ident
+from analytics_platform.warehouse import quote_ident, quote_literal
 
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "CP1252"}
 DELIMITERS = (",", ";", "\t", "|")
@@ -41,10 +41,6 @@ class Staged:
     columns: list[str]
     detected: dict[str, Any] = field(default_factory=dict)  # dialect, encoding, schema drift
     select_sql: str = "*"  # how to turn the staged text into typed contract columns
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def clean_names(names: list[str]) -> list[str]:
@@ -85,10 +81,10 @@ def _clean_staged(con: duckdb.DuckDBPyConnection, stage: str) -> list[str]:
 def sniff_csv_dialect(con: duckdb.DuckDBPyConnection, file: LandedFile, encoding: str, comment: str | None = None) -> dict[str, Any]:
     """The dialect DuckDB's sniffer detects in ``file`` (delimiter, quote, header, columns, and
     the comment character: lines starting with `#` are read as comments, not as rows)."""
-    option = f", comment={sql_literal(comment)}" if comment else ""
+    option = f", comment={quote_literal(comment)}" if comment else ""
     row = con.execute(
         "SELECT Delimiter, Quote, Escape, NewLineDelimiter, SkipRows, HasHeader, Columns, Comment "
-        f"FROM sniff_csv({sql_literal(str(file.path))}, encoding={sql_literal(encoding)}, sample_size=20480{option})"
+        f"FROM sniff_csv({quote_literal(str(file.path))}, encoding={quote_literal(encoding)}, sample_size=20480{option})"
     ).fetchone()
     assert row is not None
     delimiter, quote, escape, newline, skip, header, columns, found = row
@@ -123,22 +119,22 @@ def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple
 
 def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage: str, dialect: dict[str, Any], path_column: str | None = None) -> None:
     """Strict, explicit read of ``file`` (or a SQL list of paths) as text columns."""
-    columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}"
+    columns = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}"
     options = [
-        f"delim={sql_literal(dialect['delimiter'])}",
-        f"quote={sql_literal(dialect['quote'] or '')}",
-        f"escape={sql_literal(dialect['escape'] or '')}",
+        f"delim={quote_literal(dialect['delimiter'])}",
+        f"quote={quote_literal(dialect['quote'] or '')}",
+        f"escape={quote_literal(dialect['escape'] or '')}",
         f"header={'true' if dialect['has_header'] else 'false'}",
         f"skip={int(dialect['skip_rows'])}",
-        f"encoding={sql_literal(dialect['encoding'])}",
+        f"encoding={quote_literal(dialect['encoding'])}",
         f"columns={columns}",
         "auto_detect=false, strict_mode=true, null_padding=false, parallel=true",
     ]
     if dialect.get("comment"):
-        options.append(f"comment={sql_literal(dialect['comment'])}")
+        options.append(f"comment={quote_literal(dialect['comment'])}")
     if path_column:
-        options.append(f"filename={sql_literal(path_column)}")
-    source = file if isinstance(file, str) else sql_literal(str(file.path))
+        options.append(f"filename={quote_literal(path_column)}")
+    source = file if isinstance(file, str) else quote_literal(str(file.path))
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({source}, {', '.join(options)})"
@@ -206,7 +202,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, contract: Contract | None) -> Staged:
-    path = sql_literal(str(file.path))
+    path = quote_literal(str(file.path))
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_parquet({path})")
         declared_rows = con.execute(f"SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata({path})").fetchone()
@@ -221,8 +217,8 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, 
 def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage: str, contract: Contract | None, path_column: str | None = None) -> Staged:
     """NDJSON → one text column per key (contracted) or inferred types (uncontracted).
     ``source`` is one file or a SQL list of paths (then ``path_column`` says which file)."""
-    path = source if isinstance(source, str) else sql_literal(str(source.path))
-    with_path = f", filename={sql_literal(path_column)}" if path_column else ""
+    path = source if isinstance(source, str) else quote_literal(str(source.path))
+    with_path = f", filename={quote_literal(path_column)}" if path_column else ""
     keep = f", {path_column}" if path_column else ""
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_objects AS SELECT json{keep} FROM read_ndjson_objects({path}{with_path})")
@@ -246,7 +242,7 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, source: LandedFile | str, stage
         ).fetchall()
     ]
     names = clean_names(keys)
-    extract = ", ".join(f"json ->> {sql_literal(k)} AS {quote_ident(n)}" for k, n in zip(keys, names, strict=True)) or "NULL AS _empty"
+    extract = ", ".join(f"json ->> {quote_literal(k)} AS {quote_ident(n)}" for k, n in zip(keys, names, strict=True)) or "NULL AS _empty"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {extract}{keep} FROM {stage}_objects")
     con.execute(f"DROP TABLE {stage}_objects")
     return validate_staged(con, stage, {"format": "ndjson", "columns": names}, contract, textual=True)
@@ -325,9 +321,9 @@ def infer_csv_types(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str
     """Uncontracted CSV: re-read with the validated dialect, letting DuckDB infer column types."""
     d = staged.detected
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({sql_literal(str(file.path))}, "
-        f"delim={sql_literal(d['delimiter'])}, quote={sql_literal(d['quote'] or '')}, escape={sql_literal(d['escape'] or '')}, "
-        f"header={'true' if d['has_header'] else 'false'}, skip={int(d['skip_rows'])}, encoding={sql_literal(d['encoding'])}, "
-        f"names=[{', '.join(sql_literal(c) for c in d['columns'])}], strict_mode=true, null_padding=false, sample_size=-1"
-        + (f", comment={sql_literal(d['comment'])})" if d.get("comment") else ")")
+        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({quote_literal(str(file.path))}, "
+        f"delim={quote_literal(d['delimiter'])}, quote={quote_literal(d['quote'] or '')}, escape={quote_literal(d['escape'] or '')}, "
+        f"header={'true' if d['has_header'] else 'false'}, skip={int(d['skip_rows'])}, encoding={quote_literal(d['encoding'])}, "
+        f"names=[{', '.join(quote_literal(c) for c in d['columns'])}], strict_mode=true, null_padding=false, sample_size=-1"
+        + (f", comment={quote_literal(d['comment'])})" if d.get("comment") else ")")
     )
