@@ -13,6 +13,10 @@ IOException (which the profile's retries then turn into "transaction is aborted"
 the catalog in WAL mode when dbt is the first to open a warehouse (see ``warehouse.ensure_wal``).
 And a dbt that a platform run started dies with that run's process: when the run worker is
 killed (OOM, kill -9), its dbt would otherwise go on writing, unowned, beside the run's retry.
+
+On the embedded warehouse a dbt takes the writer lock (``warehouse_lock``) before it connects: an
+engineer's own ``dbt build`` and the platform's writers wait for each other instead of colliding
+at COMMIT.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from analytics_platform import warehouse
-from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, load_settings
+from analytics_platform import warehouse, warehouse_lock
+from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_RUN_ID_VARIABLE, Settings, load_settings
 
 PR_SET_PDEATHSIG = 1
+READ_ONLY_COMMANDS = frozenset({"compile", "debug", "docs", "list", "ls", "parse", "show", "source"})
+_held: list[int | None] = []  # the writer lock's file descriptor, open until this dbt process exits
 
 
 def die_with_parent() -> None:
@@ -46,6 +52,28 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def take_writer_lock(settings: Settings, command: str) -> None:
+    """For the rest of this dbt process: the warehouse's writer lock (``warehouse_lock``), shared
+    under the platform (its steps are kept apart by the pool), exclusive for a dbt started by
+    hand; none for commands that write nothing (``dbt show`` answers at once)."""
+    if _held or command in READ_ONLY_COMMANDS:
+        return
+    run_id = os.environ.get(DBT_RUN_ID_VARIABLE)
+    under_platform = bool(os.environ.get(DBT_PARENT_PID_VARIABLE))
+    who = f"the platform (run {run_id})" if run_id else "the platform" if under_platform else "a dbt started outside the platform"
+    _held.append(warehouse_lock.acquire(settings, exclusive=not under_platform, who=who, say=_say))
+
+
+def _command() -> str:
+    from dbt.flags import get_flags
+
+    return str(getattr(get_flags(), "WHICH", "") or "")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 class Plugin(BasePlugin):
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         die_with_parent()
@@ -55,6 +83,7 @@ class Plugin(BasePlugin):
             Path(temp_directory).mkdir(parents=True, exist_ok=True)
         settings = load_settings()
         if not settings.shared:
+            take_writer_lock(settings, _command())
             warehouse.ensure_wal(settings.catalog_path)
 
     def configure_connection(self, conn: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import dagster as dg
 import duckdb
 
-from analytics_platform import warehouse
+from analytics_platform import warehouse, warehouse_lock
 from analytics_platform.settings import Settings, load_settings
 
 # The concurrency pool shared by the steps that write to the warehouse (ingestion, dbt, ML,
@@ -43,5 +43,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.session(self.settings, read_only=read_only) as con:
+        """A connection for a step; writing, the step holds the writer lock (shared: while an
+        engineer's own dbt build runs it waits, saying so in the step's log)."""
+        settings = self.settings
+        if read_only:
+            with warehouse.session(settings, read_only=True) as con:
+                yield con
+            return
+        with warehouse_lock.platform_writer(settings, dg.get_dagster_logger().info), warehouse.session(settings) as con:
             yield con

@@ -23,6 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Set for the dbt processes the platform starts: their pid of the parent (see dbt_plugin.die_with_parent).
 DBT_PARENT_PID_VARIABLE = "ANALYTICS_DBT_PARENT_PID"
+# ... and the id of the run they belong to (named to an engineer whose dbt waits for it: dbt_plugin).
+DBT_RUN_ID_VARIABLE = "ANALYTICS_DBT_RUN_ID"
 
 
 def _path(var: str, default: Path) -> Path:

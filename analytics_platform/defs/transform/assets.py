@@ -94,7 +94,7 @@ def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition
     ) -> Iterator[Any]:
         settings = warehouse.settings
         target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
-        with dbt_environment(settings):
+        with dbt_environment(settings, context.run.run_id):
             args = dbt_build_args(config) + relationships_test_selection(context, manifest_json)
             invocation = dbt.cli(args, context=context, target_path=target)
         try:

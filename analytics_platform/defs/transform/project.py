@@ -41,7 +41,7 @@ from packaging import version
 from analytics_platform.defs.ingestion.contracts import CONTRACTS_DIR
 from analytics_platform.defs.transform.sources import write_sources
 from analytics_platform.files import replaced_atomically
-from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, Settings, load_settings
+from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, DBT_RUN_ID_VARIABLE, Settings, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
 _SOURCES = ("models", "macros", "seeds", "snapshots", "tests")
@@ -99,7 +99,7 @@ def ensure_manifest() -> Path:
 
 
 @contextlib.contextmanager
-def dbt_environment(settings: Settings) -> Iterator[None]:
+def dbt_environment(settings: Settings, run_id: str | None = None) -> Iterator[None]:
     """Environment of a dbt invocation: ``ANALYTICS_WAREHOUSE_DIR`` = the warehouse of ``settings``,
     ``ANALYTICS_STATE_DIR`` (DuckDB spills under it, see ``profiles.yml``), the DuckDB memory limit
     the platform's own connections use, and cautious indirect
@@ -119,6 +119,8 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
         "DBT_INDIRECT_SELECTION": "cautious",
         # dbt dies with this process (dbt_plugin.die_with_parent): a killed run leaves no dbt behind.
         DBT_PARENT_PID_VARIABLE: str(os.getpid()),
+        # Named to an engineer's dbt that waits for this one (dbt_plugin.take_dbt_lock).
+        DBT_RUN_ID_VARIABLE: run_id or "",
     }
     with _ENV_LOCK:
         saved = {key: os.environ.get(key) for key in values}

@@ -1,0 +1,129 @@
+"""Who may write to the embedded warehouse now: the platform's writers, or an engineer's own dbt.
+
+Two transactions that overlap on the SQLite catalog cannot both commit (docs/architecture.md,
+"The warehouse and concurrency"): the platform keeps its own writers apart with the ``warehouse``
+pool, but an engineer's ``dbt build`` in a shell holds no pool slot (measured beside a platform
+run: it hung 63 s at COMMIT, then failed with "cannot commit - no transaction is active").
+
+So writers also take a file lock, ``<warehouse>/writer.lock`` (``flock``; the kernel frees it
+when a holder dies, killed or not): the platform's writing steps and the dbt they start take it
+*shared* (they are already kept apart by the pool, and a step's dbt child must not wait for its
+own step); a dbt started outside the platform takes it *exclusive*, for its whole process. The
+one that comes second says whom it waits for, waits its turn (up to ``ANALYTICS_WRITER_LOCK_TIMEOUT``
+seconds, default 1800), then goes on. On the shared warehouse (PostgreSQL catalog), which commits
+concurrent writers, there is no lock. Readers never take it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from analytics_platform.settings import Settings
+
+TIMEOUT_VARIABLE = "ANALYTICS_WRITER_LOCK_TIMEOUT"
+POLL_SECONDS = 0.2
+
+
+class WriterLockTimeout(RuntimeError):
+    """The warehouse stayed held by another writer longer than this one was willing to wait."""
+
+
+def lock_path(settings: Settings) -> Path:
+    return settings.warehouse_dir / "writer.lock"
+
+
+def _holder_pids(path: Path) -> list[int]:
+    """Processes holding a ``flock`` on ``path``, from the kernel's lock table."""
+    try:
+        inode = os.stat(path).st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    pids = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+            pids.append(int(fields[4]))
+    return sorted(set(pids))
+
+
+def _describe_pid(folder: Path, pid: int) -> str:
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        info = json.loads((folder / f"{pid}.json").read_text())
+        return f"{info['who']}: pid {pid}, `{info['command']}`, since {info['since']}"
+    with contextlib.suppress(OSError):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        return f"pid {pid} (`{command[:160]}`)"
+    return f"pid {pid}"
+
+
+def holders(settings: Settings) -> str:
+    """Who holds the lock now, in words (for the message of a writer that waits)."""
+    path = lock_path(settings)
+    described = [_describe_pid(path.with_suffix(".d"), pid) for pid in _holder_pids(path)]
+    return " and ".join(described) or "a writer that has just finished"
+
+
+def _record(folder: Path, who: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"
+    info = {"who": who, "command": command[:300], "since": dt.datetime.now().isoformat(timespec="seconds")}
+    path = folder / f"{os.getpid()}.json"
+    path.write_text(json.dumps(info))
+    return path
+
+
+def acquire(settings: Settings, exclusive: bool, who: str, say: Callable[[str], None]) -> int | None:
+    """Take the lock (``None`` on the shared warehouse): the open file descriptor; closing it releases."""
+    if settings.shared:
+        return None
+    path = lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    timeout = float(os.environ.get(TIMEOUT_VARIABLE) or 1800)
+    deadline, told = time.monotonic() + timeout, False
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise WriterLockTimeout(f"The warehouse is still held by {holders(settings)} after {timeout:.0f} s "
+                                        f"({TIMEOUT_VARIABLE}); try again when it has finished.") from None
+            if not told:
+                say(f"The warehouse is busy: held by {holders(settings)}. The embedded warehouse takes one writer at "
+                    f"a time; waiting for it (up to {timeout:.0f} s, {TIMEOUT_VARIABLE}) ...")
+                told = True
+            time.sleep(POLL_SECONDS)
+    if told:
+        say("The warehouse is free: going on.")
+    _record(path.with_suffix(".d"), who)
+    return fd
+
+
+def release(settings: Settings, fd: int | None) -> None:
+    if fd is None:
+        return
+    with contextlib.suppress(OSError):
+        (lock_path(settings).with_suffix(".d") / f"{os.getpid()}.json").unlink()
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def platform_writer(settings: Settings, say: Callable[[str], None]) -> Iterator[None]:
+    """Held (shared) around a platform step's writes: waits while an engineer's dbt builds."""
+    fd = acquire(settings, exclusive=False, who="the platform", say=say)
+    try:
+        yield
+    finally:
+        release(settings, fd)
