@@ -72,13 +72,14 @@ def holders(settings: Settings) -> str:
     return " and ".join(described) or "a writer that has just finished"
 
 
-def _record(folder: Path, who: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+def _record(folder: Path, who: str) -> None:
+    """Who holds the lock, for the message of a writer that waits (best effort: a full disk must
+    not fail the write that would report it)."""
     command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"
     info = {"who": who, "command": command[:300], "since": dt.datetime.now().isoformat(timespec="seconds")}
-    path = folder / f"{os.getpid()}.json"
-    path.write_text(json.dumps(info))
-    return path
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{os.getpid()}.json").write_text(json.dumps(info))
 
 
 def acquire(settings: Settings, exclusive: bool, who: str, say: Callable[[str], None]) -> int | None:
