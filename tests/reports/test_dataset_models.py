@@ -101,7 +101,7 @@ def _estimator(family: str, task: str, rows: int) -> Any:
         ("regression", "random forest"): RandomForestRegressor(**forest),
         ("regression", "gradient boosting"): HistGradientBoostingRegressor(random_state=0),
         ("classification", "most frequent class (baseline)"): DummyClassifier(),
-        ("classification", "linear (logistic)"): LogisticRegression(max_iter=2000),
+        ("classification", "linear (logistic)"): LogisticRegression(max_iter=300),
         ("classification", "random forest"): RandomForestClassifier(**forest),
         ("classification", "gradient boosting"): HistGradientBoostingClassifier(random_state=0),
     }[(task, family)]
@@ -131,7 +131,7 @@ def _recomputed(csv: Path, target: str, numeric: list[str], categorical: list[st
     scoring = "r2" if task == "regression" else "balanced_accuracy"
     families = ["mean (baseline)", "linear (ridge)", "random forest", "gradient boosting"] if task == "regression" else [
         "most frequent class (baseline)", "linear (logistic)", "random forest", "gradient boosting"]
-    with threadpool_limits(limits=1, user_api="openmp"):  # as the platform fits (ANALYTICS_ML_THREADS=1): same float sums
+    with threadpool_limits(limits=1):  # as the platform fits (ANALYTICS_ML_THREADS=1): same float sums
         return {f: float(np.mean(cross_val_score(Pipeline([("p", pre), ("m", _estimator(f, task, len(frame)))]), X, y, cv=cv, scoring=scoring)))
                 for f in families}
 

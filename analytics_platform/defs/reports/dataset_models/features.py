@@ -5,7 +5,8 @@ A column's role (``profiles/roles.py``) decides, never its type alone:
 - ``measure`` → a number (missing values: the median, plus a "was missing" flag);
 - ``category`` and ``calendar`` parts (weekday, month…) → categories, one-hot encoded, the 20
   most frequent values kept and the rest pooled as "infrequent" (missing: its own value);
-  a ``year`` → a number;
+  a ``year`` → a number; a category with more than ``MAX_CATEGORY_VALUES`` values (a session id
+  repeated on each event of its session) is nearly an identifier: left out;
 - ``code`` with at most ``MAX_CODE_VALUES`` values → a category; more is a near-identifier: left out;
 - ``timestamp`` → its calendar parts (year, month, weekday, and the hour when it has times of day);
 - ``identifier``, ``text`` (free text) and ``other`` (empty, constant, nested) → left out, with the reason.
@@ -26,6 +27,7 @@ from analytics_platform.warehouse import quote_ident
 
 MAX_ROWS = 50_000
 MAX_CODE_VALUES = 50
+MAX_CATEGORY_VALUES = 200
 MAX_ONE_HOT = 20
 SAMPLE_SEED = 7
 ORDER_COLUMN = "__time"  # the time column as a timestamp, to order rows by (never a feature)
@@ -59,7 +61,10 @@ def plan(profile: dict[str, Any], target: str, exclude: tuple[str, ...] = ()) ->
         elif role == "measure" or (role == "calendar" and time and time["source"] == "year"):
             p.numeric.append(name)
         elif role in ("category", "calendar"):
-            p.categorical.append(name)
+            if (c.get("distinct") or 0) <= MAX_CATEGORY_VALUES:
+                p.categorical.append(name)
+            else:
+                p.left_out[name] = f"a category with {c['distinct']:,} values (nearly an identifier)"
         elif role == "code":
             if (c.get("distinct") or 0) <= MAX_CODE_VALUES:
                 p.categorical.append(name)
