@@ -287,3 +287,30 @@ def test_sensor_runs_the_model_and_reruns_it_when_the_yaml_changes(built: dict[s
         assert MODEL_KEY in MODEL_ONLY and DASHBOARD_KEY in MODEL_ONLY
     finally:
         (built["datasets_dir"] / "tips.yml").unlink()
+
+
+def test_a_near_twin_column_is_named_beside_its_effect(built: dict[str, Any]) -> None:
+    """Diabetes' `s1` and `s2` (total and LDL cholesterol) move together: the linear model gives them
+    opposite weights, so `s1`'s dependence alone contradicts the data; the sentence says so."""
+    r = built["results"]["diabetes"]
+    frame = pd.read_csv(built["files"]["diabetes"])
+    r_s1_s2 = frame["s1"].corr(frame["s2"])
+    assert r_s1_s2 > 0.8
+    for d in r["dependence"]:
+        sentence = next(s for s in r["explanation"] if f"as `{d['feature']}` goes" in s)
+        assert (f"`s1` moves with `s2` (r = {r_s1_s2:.2f})" in sentence) == (d["feature"] == "s1"), sentence
+
+
+def test_tips_named_target_and_a_negligible_effect(built: dict[str, Any], tmp_path: Path) -> None:
+    warehouse = built["warehouse"]
+    (tmp_path / "tips.yml").write_text("target: tip\n")
+    with warehouse.connect(read_only=True) as con:
+        r = analyse(con, store.load(warehouse.settings, "tips"), tmp_path).result  # type: ignore[arg-type]
+    frame = pd.read_csv(built["files"]["tips"])
+    assert r["target_source"] == "file" and r["importance"][0]["feature"] == "total_bill"
+    assert frame["total_bill"].corr(frame["tip"]) > 0.6  # the bill sets the tip
+    smoker = next(d for d in r["dependence"] if d["feature"] == "smoker")
+    raw = frame.groupby("smoker")["tip"].mean()
+    assert abs(raw["Yes"] - raw["No"]) < 0.05 * frame["tip"].std()  # in the data too, smokers and others tip alike
+    assert max(smoker["values"]) - min(smoker["values"]) < 0.05 * frame["tip"].std(ddof=0)
+    assert any(s.startswith("Predicted `tip` barely moves with `smoker`") for s in r["explanation"])

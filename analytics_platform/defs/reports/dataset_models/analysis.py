@@ -75,7 +75,7 @@ def analyse(con: duckdb.DuckDBPyConnection, profile: dict[str, Any], datasets_di
         comparison={"folds": comparison.folds, "baseline": comparison.baseline, "best": comparison.best,
                     "scores": comparison.scores, "means": {k: comparison.mean(k) for k in comparison.scores}, "seconds": comparison.seconds},
         cv_score=comparison.mean(comparison.best), baseline_score=comparison.mean(comparison.baseline),
-        explanation=explain.sentences(target.column, comparison, explanation, len(frame), rows.available, rows.sampled),
+        explanation=explain.sentences(target.column, comparison, explanation, len(frame), rows.available, rows.sampled, profile.get("correlations")),
     )
     if explanation:
         result.update(

@@ -32,6 +32,8 @@ PD_ROWS = 1_000
 PD_GRID = 20
 IMPORTANCE_ROWS = 5_000
 MOST = 0.5  # share of the total importance above which one column "explains most"
+TWINS = 0.8  # |Pearson r| above which two features can stand in for each other in the model
+NEGLIGIBLE = 0.05  # a dependence smaller than this share of the target's spread (std; 1 for probabilities) "barely moves" it
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Explanation:
     model: Any  # the winner refitted on all rows (the one logged and whose dependence is shown)
     importance_rows: int  # held-out rows the importances were measured on
     importance: list[dict[str, Any]]  # [{feature, mean, std}], most important first
+    target_spread: float  # standard deviation of the target (regression) or 1 (probabilities)
     dependence: list[dict[str, Any]] = field(default_factory=list)  # [{feature, kind, grid, values, class}]
 
 
@@ -64,7 +67,8 @@ def explain(frame: Any, p: FeaturePlan, c: Comparison) -> Explanation:
         ({"feature": f, "mean": float(m), "std": float(s)} for f, m, s in zip(p.features, every.mean(axis=1), every.std(axis=1), strict=True)),
         key=lambda r: -r["mean"],
     )
-    e = Explanation(clone(c.pipeline).fit(X, y), measured, importance)
+    spread = float(np.std(y)) if c.task == "regression" else 1.0
+    e = Explanation(clone(c.pipeline).fit(X, y), measured, importance, spread)
     sample = X.sample(min(PD_ROWS, len(X)), random_state=SEED)
     for r in [r for r in importance if r["mean"] > 0][:TOP]:
         e.dependence.append(_dependence(e.model, sample, r["feature"], p, c))
@@ -94,10 +98,13 @@ def _dependence(model: Any, rows: Any, feature: str, p: FeaturePlan, c: Comparis
     return {"feature": feature, "kind": "category" if categorical else "number", "grid": grid, "values": [float(v) for v in curve], "class": label}
 
 
-def _describe_dependence(d: dict[str, Any], target: str) -> str:
+def _describe_dependence(d: dict[str, Any], target: str, spread: float) -> str:
     what = f"The predicted probability that `{target}` is {d['class']}" if d["class"] is not None else f"Predicted `{target}`"
     grid, values = d["grid"], d["values"]
     lo, hi = int(np.argmin(values)), int(np.argmax(values))
+    if values[hi] - values[lo] < NEGLIGIBLE * spread:
+        return (f"{what} barely moves with `{d['feature']}` ({num(values[lo])} to {num(values[hi])}, under {NEGLIGIBLE:.0%} of "
+                f"{'a standard deviation' if d['class'] is None else 'the 0–1 scale'}), other columns as they are.")
     if d["kind"] == "category":
         return (f"{what} is highest for `{d['feature']}` = {grid[hi]} ({num(values[hi])}) and lowest for {grid[lo]} "
                 f"({num(values[lo])}), other columns as they are.")
@@ -112,8 +119,23 @@ def _describe_dependence(d: dict[str, Any], target: str) -> str:
             "it does not move one way.")
 
 
-def sentences(target: str, c: Comparison, e: Explanation | None, rows: int, available: int, sampled: bool) -> list[str]:
-    """The model's story in plain language, every sentence with its numbers."""
+def twins(correlations: dict[str, Any] | None, features: list[str]) -> dict[str, tuple[str, float]]:
+    """Feature → its most correlated other feature, when |r| ≥ TWINS (from the profile's Pearson matrix)."""
+    if not correlations:
+        return {}
+    names, matrix, out = correlations["columns"], correlations["matrix"], {}
+    for i, a in enumerate(names):
+        best = max(((b, matrix[i][j]) for j, b in enumerate(names) if b != a and b in features and matrix[i][j] is not None),
+                   key=lambda t: abs(t[1]), default=None)
+        if a in features and best and abs(best[1]) >= TWINS:
+            out[a] = best
+    return out
+
+
+def sentences(target: str, c: Comparison, e: Explanation | None, rows: int, available: int, sampled: bool,
+              correlations: dict[str, Any] | None = None) -> list[str]:
+    """The model's story in plain language, every sentence with its numbers. ``correlations``: the
+    profile's, to say when a column's effect is shared with a near-twin (|r| ≥ ``TWINS``)."""
     metric, best, base = c.metric, c.mean(c.best), c.mean(c.baseline)
     sample = f"a random sample of {rows:,} of the {available:,} rows with `{target}` known" if sampled else f"{rows:,} rows"
     if not c.beats_baseline:
@@ -140,7 +162,14 @@ def sentences(target: str, c: Comparison, e: Explanation | None, rows: int, avai
     if useless:
         shown = ", ".join(f"`{f}`" for f in useless[:6]) + ("…" if len(useless) > 6 else "")
         out.append(f"Shuffling {shown} does not lower the out-of-fold score: the model does not rely on {'them' if len(useless) > 1 else 'it'}.")
-    out += [_describe_dependence(d, target) for d in e.dependence]
+    pairs = twins(correlations, [r["feature"] for r in e.importance])
+    for d in e.dependence:
+        text = _describe_dependence(d, target, e.target_spread)
+        if d["feature"] in pairs:
+            other, r = pairs[d["feature"]]
+            text += (f" `{d['feature']}` moves with `{other}` (r = {r:.2f}): the model can split their effect between them, "
+                     "so read this one together with it.")
+        out.append(text)
     return out
 
 
