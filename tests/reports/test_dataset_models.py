@@ -302,10 +302,16 @@ def test_a_near_twin_column_is_named_beside_its_effect(built: dict[str, Any]) ->
 
 
 def test_tips_named_target_and_a_negligible_effect(built: dict[str, Any], tmp_path: Path) -> None:
+    import mlflow
+
+    from analytics_platform.defs.reports.dataset_models import tracking
+    from ml_assets.churn import registry
+
     warehouse = built["warehouse"]
     (tmp_path / "tips.yml").write_text("target: tip\n")
     with warehouse.connect(read_only=True) as con:
-        r = analyse(con, store.load(warehouse.settings, "tips"), tmp_path).result  # type: ignore[arg-type]
+        analysis = analyse(con, store.load(warehouse.settings, "tips"), tmp_path)  # type: ignore[arg-type]
+    r = analysis.result
     frame = pd.read_csv(built["files"]["tips"])
     assert r["target_source"] == "file" and r["importance"][0]["feature"] == "total_bill"
     assert frame["total_bill"].corr(frame["tip"]) > 0.6  # the bill sets the tip
@@ -314,3 +320,10 @@ def test_tips_named_target_and_a_negligible_effect(built: dict[str, Any], tmp_pa
     assert abs(raw["Yes"] - raw["No"]) < 0.05 * frame["tip"].std()  # in the data too, smokers and others tip alike
     assert max(smoker["values"]) - min(smoker["values"]) < 0.05 * frame["tip"].std(ddof=0)
     assert any(s.startswith("Predicted `tip` barely moves with `smoker`") for s in r["explanation"])
+    # The winner here is a random forest: its trees are logged to MLflow and load back (as the asset does).
+    assert r["model_family"] == "random forest"
+    logged = tracking.log(tmp_path / "mlflow", r, analysis.model, analysis.example)
+    with registry.tracking(tmp_path / "mlflow"), registry._trusted_deserialization():
+        loaded = mlflow.sklearn.load_model(logged["model_uri"])
+    X = analysis.example
+    assert list(loaded.predict(X)) == list(analysis.model.predict(X))
