@@ -58,6 +58,12 @@ def _land(landing: Path) -> dict[str, Path]:
         files[name] = landing / name / f"{name}.csv"
         files[name].parent.mkdir(parents=True)
         frame.to_csv(files[name], index=False)
+    # The same real data as files often come: every 10th `bmi` left empty.
+    gaps = load_diabetes(scaled=False, as_frame=True).frame
+    gaps.loc[gaps.index % 10 == 0, "bmi"] = np.nan
+    files["diabetes_gaps"] = landing / "diabetes_gaps" / "diabetes_gaps.csv"
+    files["diabetes_gaps"].parent.mkdir(parents=True)
+    gaps.to_csv(files["diabetes_gaps"], index=False)
     return files
 
 
@@ -327,3 +333,16 @@ def test_tips_named_target_and_a_negligible_effect(built: dict[str, Any], tmp_pa
         loaded = mlflow.sklearn.load_model(logged["model_uri"])
     X = analysis.example
     assert list(loaded.predict(X)) == list(analysis.model.predict(X))
+
+
+def test_an_empty_number_is_a_feature_and_its_effect_is_said(built: dict[str, Any]) -> None:
+    r = built["results"]["diabetes_gaps"]
+    frame = pd.read_csv(built["files"]["diabetes_gaps"])
+    empty = frame["bmi"].isna().mean()
+    assert r["status"] == "trained" and 0.09 < empty < 0.11
+    expected = _recomputed(built["files"]["diabetes_gaps"], "target", *_feature_names(r), "regression")
+    assert r["comparison"]["means"] == pytest.approx(expected, abs=1e-9)  # median + missing flag, as documented
+    bmi = next(d for d in r["dependence"] if d["feature"] == "bmi")
+    assert bmi["empty_share"] == pytest.approx(empty) and bmi["when_empty"] is not None
+    sentence = next(s for s in r["explanation"] if "as `bmi` goes" in s)
+    assert f"Where `bmi` is empty ({empty:.0%} of rows), predicted `target` is" in sentence

@@ -82,24 +82,49 @@ def _dependence(model: Any, rows: Any, feature: str, p: FeaturePlan, c: Comparis
         pd_ = partial_dependence(model, rows, [feature], categorical_features=[feature], custom_values={feature: np.array(values, dtype=object)},
                                  kind="average")
     else:
-        pd_ = partial_dependence(model, rows, [feature], grid_resolution=PD_GRID, kind="average")
+        # The grid from the known values (sklearn's own would take percentiles of a column with NaN: all NaN).
+        known = rows[feature].dropna().to_numpy(dtype=float)
+        distinct = np.unique(known)
+        grid_values = distinct if len(distinct) < PD_GRID else np.linspace(*np.percentile(known, [5, 95]), PD_GRID)
+        pd_ = partial_dependence(model, rows, [feature], custom_values={feature: grid_values}, kind="average")
     grid = [v.item() if hasattr(v, "item") else v for v in pd_["grid_values"][0]]
     average = np.asarray(pd_["average"])  # (outputs, grid): one output for regression and binary, one per class otherwise
+    empty = None
+    if not categorical and rows[feature].isna().any():  # a number that can be empty: the average prediction when it is
+        blank = rows.assign(**{feature: np.nan})
+        predicted = model.predict_proba(blank) if c.task == "classification" else model.predict(blank)[:, None]
+        empty = predicted.mean(axis=0)  # one value per output
     label = None
     if c.task == "classification":
         classes = [str(k) for k in model.classes_]
         if average.shape[0] == 1:  # binary: the probability of the second class
-            label, curve = classes[1], average[0]
+            k = 1
+            curve = average[0]
         else:
-            k = int(np.argmax(average.max(axis=1) - average.min(axis=1)))
-            label, curve = classes[k], average[k]
+            spans = average.max(axis=1) - average.min(axis=1)
+            if empty is not None:
+                spans = np.maximum(average.max(axis=1), empty) - np.minimum(average.min(axis=1), empty)
+            k = int(np.argmax(spans))
+            curve = average[k]
+        label = classes[k]
+        empty_value = None if empty is None else float(empty[k])
     else:
         curve = average[0]
-    return {"feature": feature, "kind": "category" if categorical else "number", "grid": grid, "values": [float(v) for v in curve], "class": label}
+        empty_value = None if empty is None else float(empty[0])
+    return {"feature": feature, "kind": "category" if categorical else "number", "grid": grid, "values": [float(v) for v in curve], "class": label,
+            "when_empty": empty_value, "empty_share": float(rows[feature].isna().mean())}
 
 
 def _describe_dependence(d: dict[str, Any], target: str, spread: float) -> str:
     what = f"The predicted probability that `{target}` is {d['class']}" if d["class"] is not None else f"Predicted `{target}`"
+    text = _describe_values(d, what, spread)
+    if d.get("when_empty") is not None:
+        text += (f" Where `{d['feature']}` is empty ({d['empty_share']:.0%} of rows), {what[0].lower() + what[1:]} is {num(d['when_empty'])} "
+                 f"on average (against {num(min(d['values']))} to {num(max(d['values']))} across its range).")
+    return text
+
+
+def _describe_values(d: dict[str, Any], what: str, spread: float) -> str:
     grid, values = d["grid"], d["values"]
     lo, hi = int(np.argmin(values)), int(np.argmax(values))
     if values[hi] - values[lo] < NEGLIGIBLE * spread:
