@@ -74,13 +74,16 @@ def _run(defs: dg.Definitions, instance: dg.DagsterInstance, tags: dict[str, str
         run_config={"ops": {"raw_tables": {"config": {"settle_seconds": 0.0, "every_table": True}}}},
     )
     results = [result]
-    # Partitioned assets (e.g. one profile per uncontracted dataset): every known partition.
+    # Partitioned assets (one profile, model, dashboard… per uncontracted dataset): one run per known
+    # partition with every asset of that partitioning, so they run in dependency order.
+    by_partitioning: dict[dg.PartitionsDefinition, list[dg.AssetKey]] = {}
     for key in graph.materializable_asset_keys:
         node = graph.get(key)
-        if not node.is_partitioned:
-            continue
-        for partition in node.partitions_def.get_partition_keys(dynamic_partitions_store=instance):
-            results.append(job.execute_in_process(instance=instance, asset_selection=[key], partition_key=partition, raise_on_error=False, tags=tags))
+        if node.is_partitioned and node.partitions_def is not None:
+            by_partitioning.setdefault(node.partitions_def, []).append(key)
+    for partitions_def, keys in by_partitioning.items():
+        for partition in partitions_def.get_partition_keys(dynamic_partitions_store=instance):
+            results.append(job.execute_in_process(instance=instance, asset_selection=keys, partition_key=partition, raise_on_error=False, tags=tags))
     failed_checks = [c for r in results for c in _failed_checks(r)]
     materialized = sum(len(r.get_asset_materialization_events()) for r in results)
     print(f"\n{materialized} materialization(s) in {time.perf_counter() - started:.1f} s; run(s): {', '.join(r.run_id for r in results)}")

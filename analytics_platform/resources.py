@@ -23,6 +23,7 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_dir: str | None = None
     landing_dir: str | None = None
     state_dir: str | None = None
+    datasets_dir: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -39,6 +40,8 @@ class WarehouseResource(dg.ConfigurableResource):
             overrides["warehouse_dir"] = Path(self.warehouse_dir)
         if self.landing_dir:
             overrides["landing_dir"] = Path(self.landing_dir)
+        if self.datasets_dir:
+            overrides["datasets_dir"] = Path(self.datasets_dir)
         return dataclasses.replace(base, **overrides)
 
     @contextlib.contextmanager

@@ -129,6 +129,9 @@ class Settings:
     quarantine_dir: Path
     reports_dir: Path
     mlflow_dir: Path
+    # One small YAML per uncontracted dataset naming the column its model predicts
+    # (``<datasets_dir>/<dataset>.yml``; see ``defs/reports/dataset_models/target.py``).
+    datasets_dir: Path
     # DuckDB's memory_limit in every platform process (dbt's profile reads the same variable):
     # beyond it joins, aggregates and sorts spill to ``duckdb_temp_dir``. DuckDB's own default
     # is 80 % of the machine's RAM per process.
@@ -165,6 +168,7 @@ def load_settings() -> Settings:
         quarantine_dir=_path("ANALYTICS_QUARANTINE_DIR", state / "quarantine"),
         reports_dir=_path("ANALYTICS_REPORTS_DIR", state / "reports"),
         mlflow_dir=_path("ANALYTICS_MLFLOW_DIR", state / "mlflow"),
+        datasets_dir=_path("ANALYTICS_DATASETS_DIR", PROJECT_ROOT / "datasets"),
         # dbt's profile reads the same variable with the same default.
         duckdb_memory_limit=os.environ.get("ANALYTICS_DUCKDB_MEMORY_LIMIT") or "900MB",
         shared=_shared_warehouse(os.environ),

@@ -10,8 +10,8 @@ from typing import Any
 import dagster as dg
 
 from analytics_platform.defs.ingestion.assets import raw_tables
-from analytics_platform.defs.reports.profiles.assets import PARTITIONS_NAME, profile_assets
-from analytics_platform.defs.reports.profiles.sensors import uncontracted_profile_sensor
+from analytics_platform.defs.reports.profiles.assets import MODEL_KEY, PARTITIONS_NAME, profile_assets
+from analytics_platform.defs.reports.profiles.sensors import EVERYTHING, uncontracted_profile_sensor
 from analytics_platform.resources import WarehouseResource
 from tests.reports.profile_datasets import ALL, RUN_CONFIG, N
 
@@ -20,7 +20,8 @@ def test_sensor_adds_a_partition_per_dataset_and_requests_one_run_each(profiled:
     result = profiled["sensor_result"]
     assert sorted(profiled["added"]) == sorted(ALL)
     assert sorted(r.partition_key for r in result.run_requests) == sorted(ALL)
-    assert all(set(r.asset_selection) == {a.key for a in profile_assets} for r in result.run_requests)
+    assert all(list(r.asset_selection) == EVERYTHING for r in result.run_requests)  # profile, model, dashboard, contract
+    assert set(EVERYTHING) == {a.key for a in profile_assets} | {MODEL_KEY}
     # Nothing changed: the next tick (with the cursor) skips; a new file re-profiles only its dataset.
     context = dg.build_sensor_context(instance=profiled["instance"], resources=profiled["resources"], cursor=result.cursor)
     assert isinstance(uncontracted_profile_sensor(context), dg.SkipReason)

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, wait
 import dagster as dg
 import pytest
 
+from analytics_platform.defs.reports.dataset_models.assets import dataset_model
 from analytics_platform.defs.reports.profiles import store
 from analytics_platform.defs.reports.profiles.assets import PARTITIONS_NAME, dataset_profile
 from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
@@ -56,19 +57,20 @@ def slot_held(instance) -> Iterator[str]:
     instance.event_log_storage.free_concurrency_slots_for_run(holder)  # lets a blocked profile (before the fix) finish
 
 
-def _profile(dataset: str, warehouse: dict[str, str]) -> tuple[str, bool, float]:
-    """One profile run in its own process, as the run queue launches it (dg.materialize is not
-    thread-safe: its logging setup deadlocks beside another run in the same process)."""
+def _profile(dataset: str, warehouse: dict[str, str], with_model: bool = False) -> tuple[str, bool, float]:
+    """One profile run (and the dataset's model, ``with_model``) in its own process, as the run queue
+    launches it (dg.materialize is not thread-safe: its logging setup deadlocks beside another run in the same process)."""
     start = time.perf_counter()
+    assets = [dataset_profile, dataset_model] if with_model else [dataset_profile]
     with dg.DagsterInstance.get() as instance:  # the test's DAGSTER_HOME, inherited
-        result = dg.materialize([dataset_profile], partition_key=dataset, instance=instance, resources={"warehouse": WarehouseResource(**warehouse)})
+        result = dg.materialize(assets, partition_key=dataset, instance=instance, resources={"warehouse": WarehouseResource(**warehouse)})
     return result.run_id, result.success, time.perf_counter() - start
 
 
-def profile_runs(datasets: list[str], warehouse: WarehouseResource) -> dict[str, tuple[str, bool, float]]:
+def profile_runs(datasets: list[str], warehouse: WarehouseResource, with_model: bool = False) -> dict[str, tuple[str, bool, float]]:
     """Profile ``datasets`` at once, each in a process; fails naming those still waiting after TIMEOUT."""
     executor = ProcessPoolExecutor(max_workers=len(datasets), mp_context=multiprocessing.get_context("spawn"))
-    futures = {executor.submit(_profile, name, warehouse.model_dump(exclude_none=True)): name for name in datasets}
+    futures = {executor.submit(_profile, name, warehouse.model_dump(exclude_none=True), with_model): name for name in datasets}
     done, waiting = wait(futures, timeout=TIMEOUT)
     executor.shutdown(wait=not waiting, cancel_futures=True)
     assert not waiting, f"still waiting after {TIMEOUT} s (queued behind the writer slot?): {sorted(futures[f] for f in waiting)}"
@@ -96,7 +98,7 @@ def test_dagster_yaml_leaves_a_run_slot_beside_profiles(instance):
     queue = instance.get_concurrency_config().run_queue_config
     limits = [lim for lim in queue.tag_concurrency_limits if lim["key"] == "analytics/report" and lim.get("value") == "profile"]
     assert len(limits) == 1 and 2 <= limits[0]["limit"] < queue.max_concurrent_runs
-    assert dataset_profile.op.pool is None
+    assert dataset_profile.op.pool is None and dataset_model.op.pool is None
 
 
 def test_a_profile_materializes_while_a_writer_holds_the_warehouse_slot(profiled, instance, slot_held, tmp_path):
@@ -110,6 +112,18 @@ def test_a_profile_materializes_while_a_writer_holds_the_warehouse_slot(profiled
     assert not [s for s in info.pending_steps if s.run_id != slot_held]  # and the profile never queued for it
     stored = store.load(warehouse.settings, "tips")
     assert stored is not None and stored["rows"] == 244 and stored["run_id"] == run_id
+
+
+def test_a_model_trains_while_a_writer_holds_the_warehouse_slot(profiled, instance, slot_held, tmp_path):
+    warehouse = own_reports(profiled, tmp_path)
+    instance.add_dynamic_partitions(PARTITIONS_NAME, ["breast_cancer"])
+    run_id, success, seconds = profile_runs(["breast_cancer"], warehouse, with_model=True)["breast_cancer"]
+    assert success
+    print(f"\nprofile + model run of breast_cancer with the writer slot held: {seconds:.2f} s (process start included)")
+    info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+    assert [s.run_id for s in info.claimed_slots] == [slot_held] and not [s for s in info.pending_steps if s.run_id != slot_held]
+    model = store.load(warehouse.settings, "breast_cancer", store.MODEL)
+    assert model is not None and model["run_id"] == run_id and model["status"] == "trained" and model["target"] == "target"
 
 
 def test_datasets_profile_side_by_side_with_the_results_of_a_sequential_run(profiled, instance, slot_held, tmp_path):

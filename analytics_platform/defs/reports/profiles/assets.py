@@ -32,6 +32,7 @@ uncontracted_datasets = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME)
 PROFILE_KEY = dg.AssetKey(["reports", "dataset_profile"])
 DASHBOARD_KEY = dg.AssetKey(["reports", "dataset_dashboard"])
 CONTRACT_KEY = dg.AssetKey(["reports", "suggested_contract"])
+MODEL_KEY = dg.AssetKey(["reports", "dataset_model"])  # defs/reports/dataset_models/assets.py
 TAGS = {"layer": "reports", "analytics/report": "profile"}
 
 
@@ -57,7 +58,7 @@ def _cell(v: Any) -> str:
     return num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)[:19].replace("|", "\\|")
 
 
-def _load_profile(warehouse: WarehouseResource, dataset: str) -> dict[str, Any]:
+def stored_profile(warehouse: WarehouseResource, dataset: str) -> dict[str, Any]:
     profile = store.load(warehouse.settings, dataset)
     if profile is None:
         raise dg.Failure(description=f"No stored profile for dataset {dataset!r}: materialize {PROFILE_KEY.to_user_string()} for it first.")
@@ -117,21 +118,21 @@ def dataset_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 @dg.asset(
     key=DASHBOARD_KEY,
     partitions_def=uncontracted_datasets,
-    deps=[PROFILE_KEY],
+    deps=[PROFILE_KEY, MODEL_KEY],
     group_name=GROUP,
     owners=OWNERS,
     kinds={"plotly", "html"},
     tags=TAGS,
     description=(
         "Automatic dashboard of the dataset's profile: one self-contained HTML file (plotly.js inlined, opens offline, "
-        "responsive, light/dark following the system) at `<reports>/profiles/<dataset>.html`: insights, trend, correlations, "
-        "distributions with outliers, top values, completeness and a column table."
+        "responsive, light/dark following the system) at `<reports>/profiles/<dataset>.html`: insights, the model and its "
+        "explanation (or why there is none), trend, correlations, distributions with outliers, top values, completeness and a column table."
     ),
 )
 def dataset_dashboard(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     dataset = context.partition_key
-    profile = _load_profile(warehouse, dataset)
-    page = dashboard.build_page(profile)
+    profile = stored_profile(warehouse, dataset)
+    page = dashboard.build_page(profile, store.load(warehouse.settings, dataset, store.MODEL))
     text = render(page)
     path = write_atomically(store.artifact_path(warehouse.settings, dataset, ".html"), text)
     return dg.MaterializeResult(
@@ -163,7 +164,7 @@ def dataset_dashboard(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 def suggested_contract(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     dataset = context.partition_key
     settings = warehouse.settings
-    profile = _load_profile(warehouse, dataset)
+    profile = stored_profile(warehouse, dataset)
     with warehouse.connect(read_only=True) as con:
         suggestion = contract_suggestion.suggest(profile, con, settings.landing_dir)
     path = write_atomically(store.artifact_path(settings, dataset, ".contract.yaml"), suggestion.yaml_text)

@@ -32,11 +32,11 @@ def plotly_text(text: Any) -> str:
 Figure = dict[str, Any]  # {"data": [...], "layout": {...}}: plain dicts, rendered unvalidated (fast)
 
 
-def _figure(*traces: dict[str, Any]) -> Figure:
+def new_figure(*traces: dict[str, Any]) -> Figure:
     return {"data": list(traces), "layout": {}}
 
 
-def _layout(fig: Figure, title: str, **kwargs: Any) -> Figure:
+def laid_out(fig: Figure, title: str, **kwargs: Any) -> Figure:
     fig["layout"] = {
         "title": {"text": plotly_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 14}},
         "template": PLOTLY_TEMPLATE, "height": HEIGHT, "autosize": True, "margin": {"l": 50, "r": 16, "t": 44, "b": 44},
@@ -55,7 +55,7 @@ def trend_figure(p: dict[str, Any]) -> Figure | None:
     t, m = p.get("trend"), p.get("main_measure")
     if not t or not t["periods"]:
         return None
-    fig = _figure({"type": "bar", "x": t["periods"], "y": t["rows"], "name": "rows", "marker": {"color": MUTED}, "opacity": 0.35, "yaxis": "y2"})
+    fig = new_figure({"type": "bar", "x": t["periods"], "y": t["rows"], "name": "rows", "marker": {"color": MUTED}, "opacity": 0.35, "yaxis": "y2"})
     f = (t["fits"].get(m) if m else None) or {}
     if m and m in t["series"]:
         fig["data"].append({"type": "scatter", "x": t["periods"], "y": t["series"][m], "name": plotly_text(f"mean {m}"), "mode": "lines+markers",
@@ -64,7 +64,7 @@ def trend_figure(p: dict[str, Any]) -> Figure | None:
             fig["data"].append({"type": "scatter", "x": _span_ends(t), "y": [f["start"], f["end"]],
                                 "name": f"{f['model']} trend (R² {f['r2']:.2f})", "mode": "lines", "line": {"color": SECOND, "dash": "dash"}})
     title = f"{'Mean ' + m if m else 'Rows'} per {t['grain']} of {t['time_column']}"
-    return _layout(fig, title, yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "rows"}},
+    return laid_out(fig, title, yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "rows"}},
                    yaxis={"title": {"text": plotly_text(f"mean {m}") if m else "rows"}, "type": "log" if f.get("model") == "exponential" else "linear"},
                    xaxis={"type": "category" if t["grain"] == "year" else "-"})
 
@@ -75,14 +75,14 @@ def other_trends_figure(p: dict[str, Any]) -> Figure | None:
     others = [k for k in (t or {}).get("series", {}) if k != m and k not in short]
     if not t or not others:
         return None
-    fig = _figure()
+    fig = new_figure()
     start = t["periods"].index(_span_ends(t)[0])  # every series is indexed at the start of their common span
     for name in others:
         series = t["series"][name]
         base = series[start]
         fig["data"].append({"type": "scatter", "x": t["periods"], "y": [(v / base * 100 if v is not None and base else None) for v in series],
                             "name": plotly_text(name), "mode": "lines"})
-    return _layout(fig, f"Other measures, indexed ({_span_ends(t)[0]} = 100)", yaxis={"title": {"text": "index"}})
+    return laid_out(fig, f"Other measures, indexed ({_span_ends(t)[0]} = 100)", yaxis={"title": {"text": "index"}})
 
 
 def correlation_figure(p: dict[str, Any]) -> Figure | None:
@@ -97,7 +97,7 @@ def correlation_figure(p: dict[str, Any]) -> Figure | None:
     if len(names) <= 12:
         heatmap.update(text=[[("" if v is None else f"{v:.2f}") for v in row] for row in c["matrix"]], texttemplate="%{text}")
     size = max(HEIGHT, min(900, 40 * len(names) + 120))
-    return _layout(_figure(heatmap), "Correlations (Pearson r)", height=size, yaxis={"autorange": "reversed"})
+    return laid_out(new_figure(heatmap), "Correlations (Pearson r)", height=size, yaxis={"autorange": "reversed"})
 
 
 def scatter_figure(p: dict[str, Any]) -> Figure | None:
@@ -105,9 +105,9 @@ def scatter_figure(p: dict[str, Any]) -> Figure | None:
     if not s or not s["points"]:
         return None
     xs, ys = [pt[0] for pt in s["points"]], [pt[1] for pt in s["points"]]
-    fig = _figure({"type": "scattergl", "x": xs, "y": ys, "mode": "markers", "name": "rows",
+    fig = new_figure({"type": "scattergl", "x": xs, "y": ys, "mode": "markers", "name": "rows",
                    "marker": {"size": 5, "opacity": 0.55, "color": MAIN}})
-    return _layout(fig, f"{s['y']} vs {s['x']} (r = {s['r']:.2f}, {len(xs):,} sampled rows)",
+    return laid_out(fig, f"{s['y']} vs {s['x']} (r = {s['r']:.2f}, {len(xs):,} sampled rows)",
                    xaxis={"title": {"text": plotly_text(s["x"])}}, yaxis={"title": {"text": plotly_text(s["y"])}}, showlegend=False)
 
 
@@ -116,11 +116,11 @@ def segment_figure(p: dict[str, Any]) -> Figure | None:
     if not s:
         return None
     groups = s["groups"]
-    fig = _figure({
+    fig = new_figure({
         "type": "bar", "x": [plotly_text(g["value"]) for g in groups], "y": [g["mean"] for g in groups], "marker": {"color": MAIN},
         "customdata": [g["rows"] for g in groups], "hovertemplate": "%{x}: mean %{y:.4g} (%{customdata:,} rows)<extra></extra>",
     })
-    return _layout(fig, f"Mean {s['measure']} by {s['category']} (η² = {s['eta_squared']:.2f})", showlegend=False, xaxis={"type": "category"})
+    return laid_out(fig, f"Mean {s['measure']} by {s['category']} (η² = {s['eta_squared']:.2f})", showlegend=False, xaxis={"type": "category"})
 
 
 def histogram_figure(col: dict[str, Any]) -> Figure | None:
@@ -128,10 +128,10 @@ def histogram_figure(col: dict[str, Any]) -> Figure | None:
     if not h:
         return None
     if h["discrete"]:
-        fig = _figure({"type": "bar", "x": h["values"], "y": h["counts"], "marker": {"color": MAIN}, "name": "rows"})
+        fig = new_figure({"type": "bar", "x": h["values"], "y": h["counts"], "marker": {"color": MAIN}, "name": "rows"})
     else:
         edges = h["edges"]
-        fig = _figure({
+        fig = new_figure({
             "type": "bar", "x": [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)], "y": h["counts"],
             "width": [b - a for a, b in zip(edges, edges[1:], strict=False)],
             "marker": {"color": MAIN}, "name": "rows", "customdata": [[a, b] for a, b in zip(edges, edges[1:], strict=False)],
@@ -145,7 +145,7 @@ def histogram_figure(col: dict[str, Any]) -> Figure | None:
         extra = {"xaxis": {"domain": [0, 0.8]}, "xaxis2": {"domain": [0.84, 1], "type": "category"}}
     share = f", {pct(o['share'])} outliers" if o.get("count") else ""
     empty = col.get("null_rate") or 0
-    return _layout(fig, f"{col['name']} — median {num(col.get('median'))}{share}" + (f", {pct(empty)} empty" if empty else ""),
+    return laid_out(fig, f"{col['name']} — median {num(col.get('median'))}{share}" + (f", {pct(empty)} empty" if empty else ""),
                    showlegend=False, bargap=0.02, **extra)
 
 
@@ -153,13 +153,13 @@ def top_values_figure(col: dict[str, Any]) -> Figure | None:
     tops = col.get("top_values")
     if not tops:
         return None
-    fig = _figure({
+    fig = new_figure({
         "type": "bar", "orientation": "h", "x": [t["count"] for t in tops][::-1], "y": [plotly_text(str(t["value"])[:40]) for t in tops][::-1],
         "marker": {"color": SECOND}, "customdata": [t["share"] * 100 for t in tops][::-1],
         "hovertemplate": "%{y}: %{x:,} rows (%{customdata:.1f}%)<extra></extra>",
     })
     covered = sum(t["share"] for t in tops)
-    return _layout(fig, f"{col['name']} — top {len(tops)} of {col['distinct']:,} values ({pct(covered)} of rows)", showlegend=False,
+    return laid_out(fig, f"{col['name']} — top {len(tops)} of {col['distinct']:,} values ({pct(covered)} of rows)", showlegend=False,
                    yaxis={"type": "category"}, margin={"l": 120, "r": 16, "t": 44, "b": 40})
 
 
@@ -167,9 +167,9 @@ def completeness_figure(p: dict[str, Any]) -> Figure:
     rows = p["profiled_rows"] or 1
     names = [plotly_text(c["name"]) for c in p["columns"]]
     empty = [1 - (c["count"] or 0) / rows for c in p["columns"]]
-    fig = _figure({"type": "bar", "x": names, "y": [e * 100 for e in empty], "hovertemplate": "%{x}: %{y:.1f}% empty<extra></extra>",
+    fig = new_figure({"type": "bar", "x": names, "y": [e * 100 for e in empty], "hovertemplate": "%{x}: %{y:.1f}% empty<extra></extra>",
                    "marker": {"color": [BAD if e >= 0.2 else MAIN for e in empty]}})
-    return _layout(fig, "Empty values by column (%)", yaxis={"range": [0, 100], "title": {"text": "% empty"}}, showlegend=False,
+    return laid_out(fig, "Empty values by column (%)", yaxis={"range": [0, 100], "title": {"text": "% empty"}}, showlegend=False,
                    xaxis={"type": "category"})
 
 
@@ -237,8 +237,11 @@ def figures(p: dict[str, Any]) -> dict[str, list[Figure]]:
     return sections
 
 
-def build_page(p: dict[str, Any]) -> Page:
-    sections = [Section("Summary", kpis=_kpis(p)), Section("What the data says", [Notes([i["text"] for i in p["insights"]])])]
+def build_page(p: dict[str, Any], model: dict[str, Any] | None = None) -> Page:
+    """The page of a profile; ``model``: the dataset's stored model analysis, shown after the insights."""
+    from analytics_platform.defs.reports.dataset_models.charts import section  # it draws with this module's helpers
+
+    sections = [Section("Summary", kpis=_kpis(p)), Section("What the data says", [Notes([i["text"] for i in p["insights"]])]), section(model)]
     skipped = len([c for c in p["columns"] if c["kind"] == "measure"]) - MAX_HISTOGRAMS
     for title, figs in figures(p).items():
         if figs:

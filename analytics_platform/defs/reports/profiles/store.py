@@ -1,8 +1,9 @@
 """Where profiles live: files under ``<reports>/profiles/``, nothing in the warehouse.
 
 ``<dataset>.json`` is the current profile (the JSON the dashboard and the contract are rendered
-from), written with ``files.write_atomically``: a reader sees the previous profile or the new one,
-never half of one. Keeping it out of the lake is what lets profiling run beside the warehouse's
+from) and ``<dataset>.model.json`` the current model analysis (``defs/reports/dataset_models``),
+each written with ``files.write_atomically``: a reader sees the previous file or the new one,
+never half of one. Keeping them out of the lake is what lets profiling run beside the warehouse's
 writers: a profile reads on a read-only connection and writes no DuckLake commit, so it needs no
 slot of the ``warehouse`` pool, and two datasets profile side by side (each has its own file).
 """
@@ -31,16 +32,20 @@ def artifact_path(settings: Settings, dataset: str, suffix: str) -> Path:
     return profiles_dir(settings) / f"{file_stem(dataset)}{suffix}"
 
 
-def save(settings: Settings, profile: dict[str, Any], run_id: str) -> Path:
-    """Replace the dataset's stored profile (atomically); returns the file's path."""
+PROFILE = ".json"
+MODEL = ".model.json"
+
+
+def save(settings: Settings, profile: dict[str, Any], run_id: str, suffix: str = PROFILE) -> Path:
+    """Replace the dataset's stored profile (or, with ``suffix=MODEL``, model analysis) atomically; returns the file's path."""
     text = json.dumps({**profile, "run_id": run_id}, indent=1, allow_nan=False, default=str)
-    return write_atomically(artifact_path(settings, profile["dataset"], ".json"), text)
+    return write_atomically(artifact_path(settings, profile["dataset"], suffix), text)
 
 
-def load(settings: Settings, dataset: str) -> dict[str, Any] | None:
-    """The dataset's stored profile, or None when it was never profiled."""
+def load(settings: Settings, dataset: str, suffix: str = PROFILE) -> dict[str, Any] | None:
+    """The dataset's stored profile (or model analysis), or None when there is none yet."""
     try:
-        text = artifact_path(settings, dataset, ".json").read_text(encoding="utf-8")
+        text = artifact_path(settings, dataset, suffix).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     return json.loads(text)
