@@ -11,10 +11,22 @@ import duckdb
 from analytics_platform import warehouse, warehouse_lock
 from analytics_platform.settings import Settings, load_settings
 
-# The concurrency pool shared by the steps that write to the warehouse (ingestion, dbt, ML,
-# threshold checks, maintenance, GDPR): two DuckLake commits must not overlap
-# (docs/architecture.md). Its limit, 1, is set in dagster.yaml (`concurrency.pools`).
+# The concurrency pool of the steps that write to the warehouse (ingestion, dbt, ML, threshold
+# checks, maintenance, GDPR). Its limit, 1, is dagster.yaml's `concurrency.pools.default_limit`.
 WAREHOUSE_POOL = "warehouse"
+
+
+def warehouse_pool(concern: str) -> str:
+    """The pool of one concern's warehouse steps (``dbt``, ``churn``, ...), from the warehouse mode.
+
+    Embedded, every concern shares ``WAREHOUSE_POOL``: two commits on the SQLite catalog during
+    each other's transaction fail, so one warehouse step runs at a time. Shared (PostgreSQL
+    catalog), each concern has a pool of its own (``warehouse_dbt``, ...), also limited to 1: writers
+    of different concerns run side by side (different tables: concurrent commits succeed), while
+    two steps of one concern, which rebuild the same tables and would conflict, never run at once.
+    Ingestion, maintenance and GDPR erasure keep ``WAREHOUSE_POOL`` in both modes (docs/architecture.md).
+    """
+    return f"{WAREHOUSE_POOL}_{concern}" if load_settings().shared is not None else WAREHOUSE_POOL
 
 
 class WarehouseResource(dg.ConfigurableResource):
