@@ -114,18 +114,25 @@ def _kept_credentials(path: Path, **given: str | None) -> dict[str, str]:
     return credentials
 
 
+def announce(servers: SharedServers, env_file: Path) -> dict[str, str]:
+    """Write the servers' environment to ``env_file`` (mode 0600) and print it without its secrets."""
+    env = servers.env()
+    _write_private(env_file, "".join(f"{key}='{value}'\n" for key, value in env.items()))
+    print("Shared-mode servers are up (loopback only):")
+    for key, value in env.items():
+        print(f"  {key}={'<in the env file>' if key in SECRET_VARIABLES else value}")
+    print(f"Environment with credentials: {env_file} (mode 0600). `set -a; . {env_file}; set +a`.", flush=True)
+    return env
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run PostgreSQL + SeaweedFS for the shared mode until Ctrl-C.")
     parser.add_argument("--folder", type=Path, help="keep the servers' data here (default: temporary, deleted at stop)")
     args = parser.parse_args(argv)
     env_file = (args.folder or Path(tempfile.mkdtemp(prefix="analytics-shared-"))) / "shared.env"
     with shared_servers(args.folder) as servers:
-        env = servers.env()
-        _write_private(env_file, "".join(f"{key}='{value}'\n" for key, value in env.items()))
-        print("Shared-mode servers are up (loopback only):")
-        for key, value in env.items():
-            print(f"  {key}={'<in the env file>' if key in SECRET_VARIABLES else value}")
-        print(f"Environment with credentials: {env_file} (mode 0600). `set -a; . {env_file}; set +a`. Ctrl-C stops both.")
+        announce(servers, env_file)
+        print("Ctrl-C stops both.")
         stop = False
 
         def _stop(*_: object) -> None:
