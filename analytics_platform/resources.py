@@ -53,6 +53,19 @@ class WarehouseResource(dg.ConfigurableResource):
             overrides["landing_dir"] = Path(self.landing_dir)
         return dataclasses.replace(base, **overrides)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Tag the run with this machine's name (once, when its first warehouse step starts).
+
+        ``recovery`` closes a run whose process died only when it ran on this machine; with the
+        instance in PostgreSQL (shared mode) other machines' runs are in it too, and a run worker
+        started by `dagster dev` carries no tag of its own (``materialize`` sets it at launch).
+        """
+        from analytics_platform.recovery import HOST_TAG, process_tags
+
+        run = context.dagster_run
+        if context.instance is not None and run is not None and HOST_TAG not in run.tags:
+            context.instance.add_run_tags(run.run_id, {HOST_TAG: process_tags()[HOST_TAG]})
+
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for a step; writing, the step holds the writer lock (shared: while an

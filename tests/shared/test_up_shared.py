@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,8 @@ def test_up_shared_keeps_runs_marts_and_models_on_the_servers(up_shared, monkeyp
     materialized = {row[0] for row in psql(env, dagster_db, f"SELECT asset_key FROM event_logs WHERE run_id = '{run_id}' "
                                                             "AND dagster_event_type = 'ASSET_MATERIALIZATION'")}
     assert any("fct_daily_revenue" in key for key in materialized) and any("orders" in key and "raw" in key for key in materialized)
+    # recovery can tell this machine's runs in the shared instance (the warehouse resource tags them)
+    assert psql(env, dagster_db, f"SELECT value FROM run_tags WHERE run_id = '{run_id}' AND key = 'analytics/host'") == [[socket.gethostname()]]
     home = state / "dagster-shared"
     assert (home / "dagster.yaml").exists() and not (home / "history").exists()  # no SQLite run storage
     assert not (state / "warehouse").exists()  # no embedded catalog or Parquet folder either
