@@ -2,6 +2,9 @@
 
     up           sample data into the landing folder (if empty), dbt manifest, then `dagster dev`
                  on 127.0.0.1:3000 with sensors and automation on: data flows without a click.
+    up --shared  the same in shared mode on this machine: PostgreSQL + SeaweedFS on loopback
+                 (data kept in <state>/shared), Dagster's instance, MLflow and the DuckLake
+                 catalog in PostgreSQL, data and reports on the object store.
     test         the test suite (pytest; extra arguments are passed on); `test --fast`: the quick lane.
     materialize  headless one-shot: ingest what is landed and materialize every asset once;
                  exits non-zero if a run step or an ERROR-severity check fails.
@@ -19,9 +22,9 @@ from pathlib import Path
 from analytics_platform.settings import PROJECT_ROOT, load_settings
 
 
-def _dagster_home() -> Path:
+def _dagster_home(name: str = "dagster") -> Path:
     """DAGSTER_HOME inside the git-ignored state folder, using the project's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().state_dir / "dagster")
+    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().state_dir / name)
     home.mkdir(parents=True, exist_ok=True)
     link = home / "dagster.yaml"
     if not link.exists():
@@ -62,6 +65,8 @@ def _recover_dead_runs() -> None:
 
 
 def up(args: argparse.Namespace) -> int:
+    if args.shared:
+        return up_shared(args)
     _dagster_home()
     _recover_dead_runs()
     _ensure_sample_data(args.scale, args.days)
@@ -73,6 +78,24 @@ def up(args: argparse.Namespace) -> int:
 
     # Run from DAGSTER_HOME: dagster warns about a dagster.yaml in the working directory otherwise.
     return serve(cmd, Path(os.environ["DAGSTER_HOME"]))
+
+
+def up_shared(args: argparse.Namespace) -> int:
+    """`up` in shared mode: its own servers first, their environment for everything after.
+
+    Not a second code path: the servers' variables (settings.py) switch the warehouse, Dagster's
+    instance storage and MLflow; the local files left are Dagster's compute logs and the landing
+    folder. The instance has a home of its own (``<state>/dagster-shared``): no mixing with the
+    embedded instance's run history. The servers stop when `up` does, after `dagster dev`.
+    """
+    from analytics_platform.shared.servers import announce, shared_servers
+
+    folder = load_settings().state_dir / "shared"
+    with shared_servers(folder) as servers:
+        os.environ.update(announce(servers, folder / "shared.env"))
+        load_settings()  # a wrong variable fails here, before anything starts
+        _dagster_home("dagster-shared")
+        return up(argparse.Namespace(**{**vars(args), "shared": False}))
 
 
 def test(rest: list[str]) -> int:
@@ -112,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "up":
             p.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
             p.add_argument("--port", type=int, default=3000)
+            p.add_argument("--shared", action="store_true",
+                           help="shared mode on this machine: PostgreSQL + SeaweedFS (loopback), Dagster and MLflow on PostgreSQL")
         else:
             p.add_argument("--no-sample-data", dest="sample_data", action="store_false")
     g = sub.add_parser("generate")

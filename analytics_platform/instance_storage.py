@@ -1,4 +1,15 @@
-"""Dagster's local SQLite storage, without a disk flush per event (``storage: custom`` in dagster.yaml).
+"""Dagster's instance storage (``storage: custom`` in dagster.yaml), chosen by one setting.
+
+``PlatformStorage`` is what dagster.yaml names. With ``ANALYTICS_DAGSTER_URL`` unset (the default,
+``up``) it is ``LocalSqliteStorage`` below, in ``$DAGSTER_HOME``. With it set
+(``postgresql://user@host:5432/dagster``, password from ``PGPASSWORD``) it is dagster-postgres's
+``DagsterPostgresStorage``: runs, event log, schedules and pool slots in PostgreSQL, which several
+processes and machines share. Same dagster.yaml, same run queue and pools: only where they are kept
+changes. Every Dagster process (webserver, daemon, run workers, ``materialize``) builds the instance
+from this file, so each sees the variable of its own environment; a run worker started by
+``dagster dev`` inherits it.
+
+Local SQLite without a disk flush per event:
 
 Dagster writes every event (a run queued, a step started, each dbt test reported as an asset
 check) as its own SQLite transaction on a fresh connection; with SQLite's default
@@ -23,10 +34,13 @@ import sqlite3
 import tempfile
 
 from dagster._config import Field, StringSource
+from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClass, ConfigurableClassData
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
+
+from analytics_platform.settings import DAGSTER_URL_VARIABLE, service_url
 
 LEVELS = ("OFF", "NORMAL", "FULL")
 _LEVEL_BY_DIR: dict[str, str] = {}
@@ -72,3 +86,24 @@ class LocalSqliteStorage(DagsterSqliteStorage):
     def from_local(cls, base_dir: str, inst_data=None, synchronous: str = "OFF") -> LocalSqliteStorage:
         os.makedirs(base_dir, exist_ok=True)
         return cls(base_dir, synchronous=synchronous, inst_data=inst_data)
+
+
+class PlatformStorage(DagsterStorage, ConfigurableClass):
+    """Chooses the storage when the instance loads; never itself instantiated (see the module docstring).
+
+    The chosen storage keeps this class's ``inst_data``, so an instance rebuilt from its ref (a run
+    worker) chooses again from its own environment.
+    """
+
+    @classmethod
+    def config_type(cls):
+        return LocalSqliteStorage.config_type()
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> DagsterStorage:
+        url = service_url(DAGSTER_URL_VARIABLE)
+        if url is None:
+            return LocalSqliteStorage.from_config_value(inst_data, config_value)
+        from dagster_postgres import DagsterPostgresStorage
+
+        return DagsterPostgresStorage(url, inst_data=inst_data)

@@ -86,8 +86,11 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[int, 
 
 
 def on_this_machine(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
-    """A run tagged with its host ran here if the host is this one; an untagged run (a run worker)
-    only when the instance is in local SQLite files, which one machine alone uses."""
+    """A run tagged with its host ran here if the host is this one (``materialize`` tags its runs
+    at launch, the warehouse resource every other run when its first warehouse step starts); an
+    untagged run only when the instance is in local SQLite files, which one machine alone uses.
+    With the instance in PostgreSQL, a run that died before tagging is left to Dagster's run
+    monitoring (``start_timeout_seconds``)."""
     if HOST_TAG in run.tags:
         return run.tags[HOST_TAG] == socket.gethostname()
     return isinstance(instance.run_storage, SqliteRunStorage)

@@ -11,10 +11,22 @@ import duckdb
 from analytics_platform import warehouse, warehouse_lock
 from analytics_platform.settings import Settings, load_settings
 
-# The concurrency pool shared by the steps that write to the warehouse (ingestion, dbt, ML,
-# threshold checks, maintenance, GDPR): two DuckLake commits must not overlap
-# (docs/architecture.md). Its limit, 1, is set in dagster.yaml (`concurrency.pools`).
+# The concurrency pool of the steps that write to the warehouse (ingestion, dbt, ML, threshold
+# checks, maintenance, GDPR). Its limit, 1, is dagster.yaml's `concurrency.pools.default_limit`.
 WAREHOUSE_POOL = "warehouse"
+
+
+def warehouse_pool(concern: str) -> str:
+    """The pool of one concern's warehouse steps (``dbt``, ``churn``, ...), from the warehouse mode.
+
+    Embedded, every concern shares ``WAREHOUSE_POOL``: two commits on the SQLite catalog during
+    each other's transaction fail, so one warehouse step runs at a time. Shared (PostgreSQL
+    catalog), each concern has a pool of its own (``warehouse_dbt``, ...), also limited to 1: writers
+    of different concerns run side by side (different tables: concurrent commits succeed), while
+    two steps of one concern, which rebuild the same tables and would conflict, never run at once.
+    Ingestion, maintenance and GDPR erasure keep ``WAREHOUSE_POOL`` in both modes (docs/architecture.md).
+    """
+    return f"{WAREHOUSE_POOL}_{concern}" if load_settings().shared is not None else WAREHOUSE_POOL
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -43,6 +55,19 @@ class WarehouseResource(dg.ConfigurableResource):
         if self.datasets_dir:
             overrides["datasets_dir"] = Path(self.datasets_dir)
         return dataclasses.replace(base, **overrides)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Tag the run with this machine's name (once, when its first warehouse step starts).
+
+        ``recovery`` closes a run whose process died only when it ran on this machine; with the
+        instance in PostgreSQL (shared mode) other machines' runs are in it too, and a run worker
+        started by `dagster dev` carries no tag of its own (``materialize`` sets it at launch).
+        """
+        from analytics_platform.recovery import HOST_TAG, process_tags
+
+        run = context.dagster_run
+        if context.instance is not None and run is not None and HOST_TAG not in run.tags:
+            context.instance.add_run_tags(run.run_id, {HOST_TAG: process_tags()[HOST_TAG]})
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -10,6 +10,12 @@ shared: the catalog in PostgreSQL, the data under ``ANALYTICS_DATA_URL`` (``s3:/
 on the S3-compatible object store at ``ANALYTICS_S3_ENDPOINT``. Credentials come from the
 environment only (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``PGPASSWORD`` or the URL's
 password) and never show in a repr, a log line or an error this module raises.
+
+The platform's own services follow the same way. ``ANALYTICS_DAGSTER_URL`` puts Dagster's instance
+(runs, event log, schedules) in PostgreSQL (``instance_storage.py``); ``ANALYTICS_MLFLOW_URL`` puts
+MLflow's tracking and registry there. In shared mode MLflow's artifacts, dashboards and exports go
+to ``ANALYTICS_FILES_URL`` on the object store (default: ``files/`` beside the data prefix). Those
+two URLs carry no password: the driver (libpq) reads ``PGPASSWORD``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ def _path(var: str, default: Path) -> Path:
 CATALOG_URL_VARIABLE = "ANALYTICS_CATALOG_URL"
 DATA_URL_VARIABLE = "ANALYTICS_DATA_URL"
 S3_ENDPOINT_VARIABLE = "ANALYTICS_S3_ENDPOINT"
+DAGSTER_URL_VARIABLE = "ANALYTICS_DAGSTER_URL"
+MLFLOW_URL_VARIABLE = "ANALYTICS_MLFLOW_URL"
+FILES_URL_VARIABLE = "ANALYTICS_FILES_URL"
 
 
 class SettingsError(ValueError):
@@ -67,6 +76,9 @@ class SharedWarehouse:
     catalog_password: str | None = field(default=None, repr=False)
     s3_key_id: str | None = field(default=None, repr=False)
     s3_secret: str | None = field(default=None, repr=False)
+    # MLflow artifacts, dashboards and exports (s3://bucket/prefix/, beside the data, never in it:
+    # DuckLake's orphan-file clean-up owns the data prefix).
+    files_url: str = ""
 
     @property
     def catalog_dsn(self) -> str:
@@ -82,6 +94,37 @@ class SharedWarehouse:
     @property
     def bucket(self) -> str:
         return urlsplit(self.data_url).netloc
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        """The endpoint as a URL (boto3, MLflow's ``MLFLOW_S3_ENDPOINT_URL``)."""
+        return f"{'https' if self.s3_use_ssl else 'http'}://{self.s3_endpoint}"
+
+
+def service_url(variable: str, env: os._Environ[str] | dict[str, str] | None = None) -> str | None:
+    """The PostgreSQL URL in ``variable`` for one of the platform's services (Dagster, MLflow),
+    checked: ``postgresql://user@host:port/database``, without a password (``PGPASSWORD``), as a
+    SQLAlchemy URL with the psycopg2 driver."""
+    value = (os.environ if env is None else env).get(variable)
+    if not value:
+        return None
+    url = urlsplit(value)
+    if url.scheme not in ("postgresql", "postgres") or not url.hostname or not url.path.strip("/"):
+        raise SettingsError(f"{variable} must be a URL like postgresql://user@host:5432/database (got scheme {url.scheme!r})")
+    if url.password:
+        raise SettingsError(f"{variable} must not hold a password: put it in PGPASSWORD")
+    # SQLAlchemy 2.1 (Dagster's and MLflow's stores) would pick psycopg 3 for a bare postgresql://
+    return "postgresql+psycopg2://" + value.split("://", 1)[1]
+
+
+def _files_url(env: os._Environ[str] | dict[str, str], data_url: str) -> str:
+    url = env.get(FILES_URL_VARIABLE) or data_url.rstrip("/").rsplit("/", 1)[0] + "/files/"
+    if not url.startswith("s3://") or urlsplit(url).netloc != urlsplit(data_url).netloc:
+        raise SettingsError(f"{FILES_URL_VARIABLE} must be s3://<the bucket of {DATA_URL_VARIABLE}>/prefix/")
+    url = url if url.endswith("/") else url + "/"
+    if url.startswith(data_url) or data_url.startswith(url):
+        raise SettingsError(f"{FILES_URL_VARIABLE} must not overlap {DATA_URL_VARIABLE}: DuckLake owns the data prefix")
+    return url
 
 
 def _shared_warehouse(env: os._Environ[str] | dict[str, str]) -> SharedWarehouse | None:
@@ -116,6 +159,7 @@ def _shared_warehouse(env: os._Environ[str] | dict[str, str]) -> SharedWarehouse
         catalog_password=unquote(url.password) if url.password else env.get("PGPASSWORD") or None,
         s3_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
         s3_secret=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        files_url=_files_url(env, data_url if data_url.endswith("/") else data_url + "/"),
     )
 
 
@@ -156,6 +200,37 @@ class Settings:
     @property
     def alerts_log(self) -> Path:
         return self.state_dir / "alerts.log"
+
+    @property
+    def mlflow_store(self) -> MlflowStore:
+        """Where MLflow tracks runs and keeps artifacts: a SQLite file and a folder under
+        ``mlflow_dir``, or in shared mode PostgreSQL (``ANALYTICS_MLFLOW_URL``) and the object store."""
+        if self.shared is None:
+            return MlflowStore.local(self.mlflow_dir)
+        tracking = service_url(MLFLOW_URL_VARIABLE)
+        if tracking is None:
+            raise SettingsError(f"{CATALOG_URL_VARIABLE} is set (shared mode): {MLFLOW_URL_VARIABLE} must name MLflow's "
+                                "PostgreSQL database (postgresql://user@host:5432/mlflow)")
+        return MlflowStore(tracking, self.shared.files_url + "mlflow/", s3_endpoint_url=self.shared.s3_endpoint_url)
+
+
+@dataclass(frozen=True)
+class MlflowStore:
+    """MLflow's tracking + registry URI and the experiments' artifact location."""
+
+    tracking_uri: str
+    artifact_location: str
+    local_dir: Path | None = None     # the embedded store's folder
+    s3_endpoint_url: str | None = None
+
+    @classmethod
+    def local(cls, mlflow_dir: Path) -> MlflowStore:
+        folder = Path(mlflow_dir).resolve()
+        return cls(f"sqlite:///{folder / 'mlflow.db'}", (folder / "artifacts").as_uri(), folder)
+
+    def exists(self) -> bool:
+        """False only for a local store that was never written (nothing to read yet)."""
+        return self.local_dir is None or (self.local_dir / "mlflow.db").exists()
 
 
 def load_settings() -> Settings:

@@ -2,7 +2,7 @@
 
 One folder per asset family, its assets in ``<family>/assets.py`` (see ``ml_assets/README.md``).
 Needs the ``warehouse`` resource (bound in ``analytics_platform/definitions.py``); MLflow keeps its
-store under the warehouse settings' ``mlflow_dir``. ``ASSETS`` carry their code references (each
+store where the warehouse settings' ``mlflow_store`` says. ``ASSETS`` carry their code references (each
 asset's function in ``<family>/assets.py``), so they are the same objects as in the platform.
 """
 

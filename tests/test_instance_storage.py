@@ -5,6 +5,7 @@ import sqlite3
 
 import dagster as dg
 import pytest
+from dagster._core.storage.runs.sqlite import SqliteRunStorage
 
 from analytics_platform.instance_storage import LocalSqliteStorage
 from analytics_platform.settings import PROJECT_ROOT
@@ -12,6 +13,7 @@ from analytics_platform.settings import PROJECT_ROOT
 
 @pytest.fixture
 def instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANALYTICS_DAGSTER_URL", raising=False)
     shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with dg.DagsterInstance.get() as instance:
@@ -19,7 +21,8 @@ def instance(tmp_path, monkeypatch):
 
 
 def test_runs_and_events_land_in_the_default_layout_with_synchronous_off(instance, tmp_path):
-    assert instance.get_ref().storage_data.class_name == "LocalSqliteStorage"
+    assert instance.get_ref().storage_data.class_name == "PlatformStorage"
+    assert isinstance(instance.run_storage, SqliteRunStorage)  # ANALYTICS_DAGSTER_URL unset: the embedded default
 
     @dg.asset
     def one() -> int:

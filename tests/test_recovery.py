@@ -7,6 +7,7 @@ the end-to-end kills are in tests/faults/test_crash_recovery.py.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import dagster as dg
 import pytest
 
 from analytics_platform import recovery
+from analytics_platform.resources import WarehouseResource
 
 POOL = "warehouse"
 
@@ -87,3 +89,14 @@ def test_recover_frees_slots_of_runs_that_ended(instance):
     recovered = recovery.recover(instance, log=lambda _: None)
     assert [(r.run_id, r.reason) for r in recovered] == [(ended, "it had ended but still held pool slots")]
     assert recovery.runs_holding_slots(instance) == {running}
+
+
+def test_a_run_using_the_warehouse_is_tagged_with_its_host(instance, tmp_path):
+    """So that, with the instance shared in PostgreSQL, recovery tells this machine's runs from others'."""
+    @dg.asset
+    def uses_the_warehouse(warehouse: WarehouseResource) -> None:
+        pass
+
+    result = dg.materialize([uses_the_warehouse], resources={"warehouse": WarehouseResource(state_dir=str(tmp_path / "state"))},
+                            instance=instance)
+    assert instance.get_run_by_id(result.run_id).tags[recovery.HOST_TAG] == socket.gethostname()

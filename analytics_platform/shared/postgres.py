@@ -117,6 +117,10 @@ def _own_folder(folder: Path | None) -> tuple[Path, str | None, bool]:
         folder = Path(tempfile.mkdtemp(prefix="analytics-postgres-"))
     folder.mkdir(parents=True, exist_ok=True)
     if run_as:
+        closed = next((p for p in folder.resolve().parents if not os.stat(p).st_mode & 0o001), None)
+        if closed is not None:  # permissions of the user's folders are not ours to change
+            raise ServerError(f"PostgreSQL runs as the {SYSTEM_USER!r} user here (we are root), which cannot reach {folder}: "
+                              f"{closed} is not searchable by other users. Keep the state elsewhere (ANALYTICS_STATE_DIR).")
         shutil.chown(folder, run_as, run_as)
     return folder, run_as, temporary
 

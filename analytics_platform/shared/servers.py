@@ -2,7 +2,10 @@
 
     with shared_servers() as servers:      # PostgreSQL + SeaweedFS on 127.0.0.1, temporary folders
         os.environ.update(servers.env())   # ANALYTICS_CATALOG_URL, ANALYTICS_DATA_URL, ANALYTICS_S3_ENDPOINT,
-        ...                                # PGPASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+        ...                                # ANALYTICS_MLFLOW_URL, ANALYTICS_DAGSTER_URL, PGPASSWORD, AWS_*
+
+One PostgreSQL server holds the DuckLake catalog (database ``lake``), Dagster's instance
+(``dagster``) and MLflow's store (``mlflow``); a deployment may use one server or three.
 
 ``python -m analytics_platform.shared.servers [--folder DIR]`` runs them in the foreground until
 Ctrl-C and writes the environment to ``<DIR>/shared.env`` (mode 0600; ``set -a; . shared.env``),
@@ -23,11 +26,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics_platform.settings import CATALOG_URL_VARIABLE, DATA_URL_VARIABLE, S3_ENDPOINT_VARIABLE
+from analytics_platform.settings import (
+    CATALOG_URL_VARIABLE,
+    DAGSTER_URL_VARIABLE,
+    DATA_URL_VARIABLE,
+    FILES_URL_VARIABLE,
+    MLFLOW_URL_VARIABLE,
+    S3_ENDPOINT_VARIABLE,
+)
 from analytics_platform.shared.postgres import Postgres, postgres
 from analytics_platform.shared.seaweedfs import ObjectStore, seaweedfs
 
 SECRET_VARIABLES = ("PGPASSWORD", "AWS_SECRET_ACCESS_KEY")
+SERVICE_DATABASES = ("dagster", "mlflow")  # created at start beside the catalog's
 
 
 @dataclass
@@ -40,10 +51,15 @@ class SharedServers:
     def data_url(self) -> str:
         return f"s3://{self.store.bucket}/{self.data_prefix}"
 
+    def database_url(self, database: str) -> str:
+        return f"postgresql://{self.postgres.user}@{self.postgres.host}:{self.postgres.port}/{database}"
+
     def env(self) -> dict[str, str]:
-        """The variables that put the platform (and dbt) in shared mode on these servers."""
+        """The variables that put the platform (dbt, MLflow, Dagster's instance) in shared mode on these servers."""
         return {
             CATALOG_URL_VARIABLE: self.postgres.url,
+            DAGSTER_URL_VARIABLE: self.database_url("dagster"),
+            MLFLOW_URL_VARIABLE: self.database_url("mlflow"),
             "PGPASSWORD": self.postgres.password,
             DATA_URL_VARIABLE: self.data_url,
             S3_ENDPOINT_VARIABLE: self.store.endpoint,
@@ -52,11 +68,14 @@ class SharedServers:
         }
 
     def lake_env(self, name: str) -> dict[str, str]:
-        """:meth:`env` for a DuckLake of its own on the same servers: database ``name`` (created
-        when missing) and the data prefix ``name/`` (tests give each case one)."""
-        self.postgres.create_database(name)
-        url = f"postgresql://{self.postgres.user}@{self.postgres.host}:{self.postgres.port}/{name}"
-        return {**self.env(), CATALOG_URL_VARIABLE: url, DATA_URL_VARIABLE: f"s3://{self.store.bucket}/{name}/"}
+        """:meth:`env` for a platform of its own on the same servers: databases ``name`` (the
+        catalog), ``name_mlflow`` and ``name_dagster`` (created when missing), the data prefix
+        ``name/`` and the files prefix ``name_files/`` (tests give each case one)."""
+        for database in (name, *(f"{name}_{service}" for service in SERVICE_DATABASES)):
+            self.postgres.create_database(database)
+        return {**self.env(), CATALOG_URL_VARIABLE: self.database_url(name), DATA_URL_VARIABLE: f"s3://{self.store.bucket}/{name}/",
+                DAGSTER_URL_VARIABLE: self.database_url(f"{name}_dagster"), MLFLOW_URL_VARIABLE: self.database_url(f"{name}_mlflow"),
+                FILES_URL_VARIABLE: f"s3://{self.store.bucket}/{name}_files/"}
 
 
 @contextlib.contextmanager
@@ -74,6 +93,8 @@ def shared_servers(folder: Path | None = None, *, database: str = "lake", bucket
         postgres(folder / "postgres" if folder else None, database=database, password=password) as pg,
         seaweedfs(folder / "seaweedfs" if folder else None, bucket=bucket, access_key=access_key, secret_key=secret_key) as store,
     ):
+        for database in SERVICE_DATABASES:
+            pg.create_database(database)
         yield SharedServers(pg, store)
 
 
@@ -93,18 +114,25 @@ def _kept_credentials(path: Path, **given: str | None) -> dict[str, str]:
     return credentials
 
 
+def announce(servers: SharedServers, env_file: Path) -> dict[str, str]:
+    """Write the servers' environment to ``env_file`` (mode 0600) and print it without its secrets."""
+    env = servers.env()
+    _write_private(env_file, "".join(f"{key}='{value}'\n" for key, value in env.items()))
+    print("Shared-mode servers are up (loopback only):")
+    for key, value in env.items():
+        print(f"  {key}={'<in the env file>' if key in SECRET_VARIABLES else value}")
+    print(f"Environment with credentials: {env_file} (mode 0600). `set -a; . {env_file}; set +a`.", flush=True)
+    return env
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run PostgreSQL + SeaweedFS for the shared mode until Ctrl-C.")
     parser.add_argument("--folder", type=Path, help="keep the servers' data here (default: temporary, deleted at stop)")
     args = parser.parse_args(argv)
     env_file = (args.folder or Path(tempfile.mkdtemp(prefix="analytics-shared-"))) / "shared.env"
     with shared_servers(args.folder) as servers:
-        env = servers.env()
-        _write_private(env_file, "".join(f"{key}='{value}'\n" for key, value in env.items()))
-        print("Shared-mode servers are up (loopback only):")
-        for key, value in env.items():
-            print(f"  {key}={'<in the env file>' if key in SECRET_VARIABLES else value}")
-        print(f"Environment with credentials: {env_file} (mode 0600). `set -a; . {env_file}; set +a`. Ctrl-C stops both.")
+        announce(servers, env_file)
+        print("Ctrl-C stops both.")
         stop = False
 
         def _stop(*_: object) -> None:

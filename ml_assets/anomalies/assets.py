@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.defs.quality.alerts import Alert, alerts_source, send_alerts
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 from analytics_platform.settings import Settings
 from ml_assets.anomalies import detection
 from ml_assets.common import store
@@ -63,7 +63,7 @@ def alerted_keys(con, settings: Settings) -> set[str]:
     owners=OWNERS,
     kinds={"numpy", "duckdb"},
     deps=[FCT_DAILY_REVENUE],
-    pool=WAREHOUSE_POOL,
+    pool=warehouse_pool("anomalies"),
     automation_condition=dg.AutomationCondition.eager(),
     description=(
         "Every day x metric (revenue, orders, conversion) with its expected value (median of the same weekday "

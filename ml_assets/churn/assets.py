@@ -10,7 +10,7 @@ beside them: ``features.py``, ``training.py``, ``registry.py`` (MLflow), ``scori
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 from ml_assets.churn import drift, features, registry
 from ml_assets.common import store
 from ml_assets.common.conventions import FCT_SESSIONS, GROUP, OWNERS, RAW_CUSTOMERS, RAW_ORDERS, lake_inputs
@@ -41,7 +41,7 @@ def read_features(warehouse: WarehouseResource, split: str | None = None) -> pl.
     owners=OWNERS,
     kinds={"duckdb", "polars"},
     deps=[RAW_CUSTOMERS, RAW_ORDERS, FCT_SESSIONS],
-    pool=WAREHOUSE_POOL,
+    pool=warehouse_pool("churn"),
     automation_condition=dg.AutomationCondition.eager(),
     output_required=False,
     description=(
@@ -144,7 +144,7 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
     from ml_assets.common import plots
 
     registry.disable_noise()
-    mlflow_dir = warehouse.settings.mlflow_dir
+    mlflow_store = warehouse.settings.mlflow_store
     rows = read_features(warehouse)
     train, validation = rows.filter(pl.col("split") == "train"), rows.filter(pl.col("split") == "validation")
     result = training.train(train, validation, seed=config.seed, n_iter=config.n_iter, cv_folds=config.cv_folds)
@@ -161,7 +161,7 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
     tags = {"dagster_run_id": context.run_id, "validation_cutoff": validation_cutoff,
             "data_end": data_end.date().isoformat() if data_end else "", "label": "no activity in 30 days"}
     logged = registry.log_training_run(
-        mlflow_dir, pipeline=result.pipeline, input_example=training.to_pandas(validation.head(50)),
+        mlflow_store, pipeline=result.pipeline, input_example=training.to_pandas(validation.head(50)),
         params={**result.best_params, "search_n_iter": config.n_iter, "cv_folds": config.cv_folds, "seed": config.seed,
                 "training_cutoffs": ",".join(cutoffs), "validation_cutoff": validation_cutoff,
                 "features": ",".join(features.FEATURE_NAMES), "label_definition": features.LABEL_DEFINITION},
@@ -183,8 +183,8 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
         "best_params": result.best_params,
         "training_cutoffs": cutoffs,
         "validation_cutoff": validation_cutoff,
-        "mlflow_tracking_uri": registry.tracking_uri(mlflow_dir),
-        "mlflow_ui": dg.MetadataValue.md(f"`{registry.ui_command(mlflow_dir)}`"),
+        "mlflow_tracking_uri": mlflow_store.tracking_uri,
+        "mlflow_ui": dg.MetadataValue.md(f"`{registry.ui_command(mlflow_store)}`"),
         "roc_curve": dg.MetadataValue.md(plots.md_image(figures["roc_curve"], "ROC curve")),
         "permutation_importance": dg.MetadataValue.md(md_table(importance, 25)),
     })
@@ -196,7 +196,7 @@ def churn_model(context: dg.AssetExecutionContext, config: TrainConfig, warehous
     owners=OWNERS,
     kinds={"scikit-learn", "mlflow", "duckdb"},
     deps=[customer_features, churn_model],
-    pool=WAREHOUSE_POOL,
+    pool=warehouse_pool("churn"),
     automation_condition=dg.AutomationCondition.eager(),
     description=(
         "Churn probability of every current customer (active in the last 30 days) from the registry's "
@@ -208,12 +208,12 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     from ml_assets.churn import scoring  # pandas and scikit-learn, only when scoring
 
     registry.disable_noise()
-    mlflow_dir = warehouse.settings.mlflow_dir
-    champ = registry.champion(mlflow_dir)
+    mlflow_store = warehouse.settings.mlflow_store
+    champ = registry.champion(mlflow_store)
     if champ is None:
         raise dg.Failure("No champion churn model in the registry yet: materialize churn_model with its "
                          "champion_challenger check first.")
-    model = registry.load_model(mlflow_dir, champ.version)
+    model = registry.load_model(mlflow_store, champ.version)
     current = read_features(warehouse, "score")
     scores = scoring.score(model, current, model_name=registry.MODEL_NAME, model_version=champ.version, run_id=champ.run_id)
     with warehouse.connect() as con:

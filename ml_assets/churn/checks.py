@@ -10,7 +10,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 from ml_assets.churn import drift, registry
 from ml_assets.churn.assets import churn_model, customer_features, read_features
 from ml_assets.common import store
@@ -22,18 +22,18 @@ DRIFT_TABLE = "feature_drift"
 @dg.asset_check(
     asset=customer_features,
     name="feature_drift",
-    pool=WAREHOUSE_POOL,
+    pool=warehouse_pool("churn"),
     description="PSI of every model feature at the current cutoff against the champion's training data "
                 "(or this table's training rows before there is a champion). Warns when any PSI > 0.25; "
                 "each evaluation is kept in lake.ml.feature_drift, which the retrain sensor reads.",
 )
 def feature_drift(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    mlflow_dir = warehouse.settings.mlflow_dir
+    mlflow_store = warehouse.settings.mlflow_store
     features = read_features(warehouse)
     current = features.filter(pl.col("split") == "score")
-    champ = registry.champion(mlflow_dir)
+    champ = registry.champion(mlflow_store)
     if champ:
-        ref, against = registry.load_json_artifact(mlflow_dir, champ.run_id, "feature_reference"), f"champion v{champ.version}"
+        ref, against = registry.load_json_artifact(mlflow_store, champ.run_id, "feature_reference"), f"champion v{champ.version}"
     else:
         ref, against = drift.reference(features.filter(pl.col("split") == "train")), "training rows (no champion yet)"
     table = drift.psi(ref, current)
@@ -77,10 +77,10 @@ def _challenger_version(context: dg.AssetCheckExecutionContext) -> str:
 )
 def champion_challenger(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     registry.disable_noise()
-    mlflow_dir = warehouse.settings.mlflow_dir
+    mlflow_store = warehouse.settings.mlflow_store
     version = _challenger_version(context)
-    champ = registry.champion(mlflow_dir)
-    decision = registry.challenge(mlflow_dir, version, read_features(warehouse, "validation"))
+    champ = registry.champion(mlflow_store)
+    decision = registry.challenge(mlflow_store, version, read_features(warehouse, "validation"))
     if champ and champ.version == version:
         return dg.AssetCheckResult(passed=True, description=decision.reason,
                                    metadata={"challenger_version": version, "challenger_auc": decision.challenger_auc})

@@ -1,8 +1,11 @@
-"""MLflow tracking and Model Registry on a local store, and champion/challenger promotion.
+"""MLflow tracking and Model Registry, and champion/challenger promotion.
 
-Everything lives under ``settings.mlflow_dir`` (default ``.state/mlflow``): runs, metrics and the
-registry in ``mlflow.db`` (SQLite), artifacts (plots, the model itself) in ``artifacts/``. No
-server is involved. Browse it with::
+Where MLflow keeps things is ``settings.mlflow_store`` (one place): embedded, everything lives
+under ``settings.mlflow_dir`` (default ``.state/mlflow``): runs, metrics and the registry in
+``mlflow.db`` (SQLite), artifacts (plots, the model itself) in ``artifacts/``, no server involved.
+In shared mode runs and registry are in PostgreSQL (``ANALYTICS_MLFLOW_URL``, password from
+``PGPASSWORD``) and artifacts on the object store (``<ANALYTICS_FILES_URL>mlflow/``), so any
+machine sees the same champion. Browse it with ``ui_command(store)``, e.g.::
 
     mlflow ui --backend-store-uri sqlite:///.state/mlflow/mlflow.db \\
               --default-artifact-root .state/mlflow/artifacts --port 5000
@@ -23,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from analytics_platform.settings import MlflowStore
+
 MODEL_NAME = "churn_model"
 EXPERIMENT_NAME = "churn"
 CHAMPION = "champion"
@@ -33,32 +38,28 @@ MIN_IMPROVEMENT = 0.0
 SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 
-def tracking_uri(mlflow_dir: Path) -> str:
-    return f"sqlite:///{Path(mlflow_dir).resolve() / 'mlflow.db'}"
-
-
-def ui_command(mlflow_dir: Path) -> str:
-    d = Path(mlflow_dir).resolve()
-    return f"mlflow ui --backend-store-uri {tracking_uri(d)} --default-artifact-root {d / 'artifacts'}"
+def ui_command(store: MlflowStore) -> str:
+    return f"mlflow ui --backend-store-uri {store.tracking_uri} --default-artifact-root {store.artifact_location}"
 
 
 @contextlib.contextmanager
-def tracking(mlflow_dir: Path) -> Iterator:
-    """Point MLflow (fluent API and client) at the local store for the duration of the block."""
+def tracking(store: MlflowStore) -> Iterator:
+    """Point MLflow (fluent API and client) at ``store`` for the duration of the block."""
     import mlflow
 
-    mlflow_dir = Path(mlflow_dir).resolve()
-    mlflow_dir.mkdir(parents=True, exist_ok=True)
+    if store.local_dir is not None:
+        store.local_dir.mkdir(parents=True, exist_ok=True)
     previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    uri = tracking_uri(mlflow_dir)
+    uri = store.tracking_uri
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
-        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-        if client.get_experiment_by_name(EXPERIMENT_NAME) is None:
-            client.create_experiment(EXPERIMENT_NAME, artifact_location=(mlflow_dir / "artifacts").as_uri())
-        mlflow.set_experiment(EXPERIMENT_NAME)
-        yield client
+        with _environment({"MLFLOW_S3_ENDPOINT_URL": store.s3_endpoint_url}):
+            client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+            if client.get_experiment_by_name(EXPERIMENT_NAME) is None:
+                client.create_experiment(EXPERIMENT_NAME, artifact_location=store.artifact_location)
+            mlflow.set_experiment(EXPERIMENT_NAME)
+            yield client
     finally:
         mlflow.set_tracking_uri(previous_tracking)
         mlflow.set_registry_uri(previous_registry)
@@ -83,7 +84,7 @@ def _requirements() -> list[str]:
             f"pandas=={pandas.__version__}", f"numpy=={numpy.__version__}"]
 
 
-def log_training_run(mlflow_dir: Path, *, pipeline, input_example, params: dict, metrics: dict[str, float],
+def log_training_run(store: MlflowStore, *, pipeline, input_example, params: dict, metrics: dict[str, float],
                      tags: dict[str, str], figures: dict[str, bytes], tables: dict[str, object],
                      json_artifacts: dict[str, object], run_name: str) -> LoggedModel:
     """One MLflow run: params, metrics, plots, tables; the model with signature, registered."""
@@ -92,7 +93,7 @@ def log_training_run(mlflow_dir: Path, *, pipeline, input_example, params: dict,
 
     from ml_assets.churn.training import limited_threads
 
-    with tracking(mlflow_dir), limited_threads(), mlflow.start_run(run_name=run_name) as run:
+    with tracking(store), limited_threads(), mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         mlflow.set_tags(tags)
@@ -132,13 +133,13 @@ class RegisteredVersion:
     tags: dict[str, str]
 
 
-def champion(mlflow_dir: Path) -> RegisteredVersion | None:
+def champion(store: MlflowStore) -> RegisteredVersion | None:
     """The version holding the ``champion`` alias, if any."""
     from mlflow.exceptions import MlflowException
 
-    if not (Path(mlflow_dir) / "mlflow.db").exists():
+    if not store.exists():
         return None
-    with tracking(mlflow_dir) as client:
+    with tracking(store) as client:
         try:
             mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
         except MlflowException:
@@ -146,11 +147,11 @@ def champion(mlflow_dir: Path) -> RegisteredVersion | None:
         return RegisteredVersion(str(mv.version), mv.run_id, dict(mv.tags))
 
 
-def latest(mlflow_dir: Path) -> RegisteredVersion | None:
+def latest(store: MlflowStore) -> RegisteredVersion | None:
     """The newest registered version: the champion, or a challenger trained after it (refused or not)."""
-    if not (Path(mlflow_dir) / "mlflow.db").exists():
+    if not store.exists():
         return None
-    with tracking(mlflow_dir) as client:
+    with tracking(store) as client:
         versions = client.search_model_versions(f"name='{MODEL_NAME}'")
         if not versions:
             return None
@@ -159,34 +160,39 @@ def latest(mlflow_dir: Path) -> RegisteredVersion | None:
 
 
 @contextlib.contextmanager
-def _trusted_deserialization() -> Iterator[None]:
-    """MLflow refuses to deserialize models unless told the store is trusted. This store only holds
-    models this pipeline trained and wrote, so loading from it is allowed for the call only."""
-    key = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
-    saved = os.environ.get(key)
-    os.environ[key] = "true"
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set the variables that have a value for the block, then restore what was there."""
+    saved = {key: os.environ.get(key) for key, value in values.items() if value is not None}
+    os.environ.update({key: value for key, value in values.items() if value is not None})
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
-def load_model(mlflow_dir: Path, version: str | None = None):
+def _trusted_deserialization() -> contextlib.AbstractContextManager[None]:
+    """MLflow refuses to deserialize models unless told the store is trusted. This store only holds
+    models this pipeline trained and wrote, so loading from it is allowed for the call only."""
+    return _environment({"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"})
+
+
+def load_model(store: MlflowStore, version: str | None = None):
     """The sklearn pipeline of a version (default: the champion) from this platform's own store."""
     import mlflow
 
-    with tracking(mlflow_dir), _trusted_deserialization():
+    with tracking(store), _trusted_deserialization():
         uri = f"models:/{MODEL_NAME}/{version}" if version else f"models:/{MODEL_NAME}@{CHAMPION}"
         return mlflow.sklearn.load_model(uri)
 
 
-def load_json_artifact(mlflow_dir: Path, run_id: str, name: str) -> object:
+def load_json_artifact(store: MlflowStore, run_id: str, name: str) -> object:
     import mlflow
 
-    with tracking(mlflow_dir):
+    with tracking(store):
         path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"{name}.json")
         return json.loads(Path(path).read_text())
 
@@ -227,31 +233,31 @@ def decide(challenger_version: str, challenger_auc: float, champion_version: str
                     f"({champion_auc:.4f}) on the same rows by more than {min_improvement}; champion stays", *args)
 
 
-def apply(mlflow_dir: Path, decision: Decision) -> None:
+def apply(store: MlflowStore, decision: Decision) -> None:
     """Record the decision on the challenger version and move the alias if it won."""
-    with tracking(mlflow_dir) as client:
+    with tracking(store) as client:
         for k, v in decision.as_tags().items():
             client.set_model_version_tag(MODEL_NAME, decision.challenger_version, k, v)
         if decision.promote:
             client.set_registered_model_alias(MODEL_NAME, CHAMPION, decision.challenger_version)
 
 
-def challenge(mlflow_dir: Path, version: str, validation_rows, *, floor: float | None = None,
+def challenge(store: MlflowStore, version: str, validation_rows, *, floor: float | None = None,
               min_improvement: float | None = None) -> Decision:
     """Score the challenger ``version`` and the current champion on the same labelled rows, decide,
     and record the decision (tags; the ``champion`` alias when it wins)."""
     from ml_assets.churn.training import auc_of
 
-    challenger_auc = auc_of(load_model(mlflow_dir, version), validation_rows)
-    champ = champion(mlflow_dir)
+    challenger_auc = auc_of(load_model(store, version), validation_rows)
+    champ = champion(store)
     if champ and champ.version == version:
         return Decision(False, f"v{version} already is the champion", version, challenger_auc, version,
                         challenger_auc, AUC_FLOOR if floor is None else floor,
                         MIN_IMPROVEMENT if min_improvement is None else min_improvement)
-    champion_auc = auc_of(load_model(mlflow_dir, champ.version), validation_rows) if champ else None
+    champion_auc = auc_of(load_model(store, champ.version), validation_rows) if champ else None
     decision = decide(version, challenger_auc, champ.version if champ else None, champion_auc,
                       floor=floor, min_improvement=min_improvement)
-    apply(mlflow_dir, decision)
+    apply(store, decision)
     return decision
 
 

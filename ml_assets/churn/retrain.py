@@ -64,8 +64,8 @@ def retrain_reasons(state: RetrainState, new_data_days: int = NEW_DATA_DAYS) -> 
 
 
 def read_state(warehouse: WarehouseResource) -> RetrainState:
-    champ = registry.champion(warehouse.settings.mlflow_dir)
-    newest = registry.latest(warehouse.settings.mlflow_dir)
+    champ = registry.champion(warehouse.settings.mlflow_store)
+    newest = registry.latest(warehouse.settings.mlflow_store)
 
     def data_end_of(version: registry.RegisteredVersion | None) -> dt.date | None:
         return dt.date.fromisoformat(version.tags["data_end"]) if version and version.tags.get("data_end") else None

@@ -6,7 +6,7 @@ The statistics are in ``analysis.py``.
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 from ml_assets.common import store
 from ml_assets.common.conventions import EXPERIMENT_OUTCOMES, FCT_ORDERS, FCT_SESSIONS, GROUP, OWNERS, lake_inputs
 from ml_assets.common.metadata import md_table, table_metadata
@@ -21,7 +21,7 @@ SRM_CHECK = "no_sample_ratio_mismatch"
     owners=OWNERS,
     kinds={"scipy", "duckdb"},
     deps=[EXPERIMENT_OUTCOMES, FCT_ORDERS, FCT_SESSIONS],
-    pool=WAREHOUSE_POOL,
+    pool=warehouse_pool("experiments"),
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[dg.AssetCheckSpec(SRM_CHECK, asset=TABLE, description=(
         "Assigned counts match the planned equal split (chi-square p >= 0.001) in every experiment; "

@@ -6,7 +6,7 @@ The model, its backtest and the intervals are in ``model.py``.
 import dagster as dg
 import polars as pl
 
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 from ml_assets.common import store
 from ml_assets.common.conventions import FCT_DAILY_REVENUE, GROUP, OWNERS, lake_inputs
 from ml_assets.common.history import NotEnoughHistory
@@ -23,7 +23,7 @@ BACKTEST_TABLE = "revenue_forecast_backtest"
     owners=OWNERS,
     kinds={"scikit-learn", "duckdb"},
     deps=[FCT_DAILY_REVENUE],
-    pool=WAREHOUSE_POOL,
+    pool=warehouse_pool("forecast"),
     automation_condition=dg.AutomationCondition.eager(),
     output_required=False,
     description=(

@@ -100,7 +100,7 @@ def test_every_asset_materializes_into_the_ml_schema(built):
 def test_model_run_and_version_are_linked_from_the_asset(built):
     md = _metadata(built.first, "churn_model")
     assert md["model_version"] == "1" and md["mlflow_run_id"] and md["validation_auc"] > 0.7
-    with registry.tracking(built.warehouse.settings.mlflow_dir) as client:
+    with registry.tracking(built.warehouse.settings.mlflow_store) as client:
         assert client.get_run(md["mlflow_run_id"]).info.status == "FINISHED"
         assert str(client.get_model_version_by_alias(registry.MODEL_NAME, registry.CHAMPION).version) == "1"
     scores = built.query("select * from ml.churn_scores")
@@ -128,7 +128,7 @@ def test_retrain_that_is_not_better_keeps_the_champion(built):
     assert _metadata(again, "churn_model")["model_version"] == "2"
     # a refusal with a champion in place does not block scoring: the champion keeps scoring
     assert _metadata(again, "churn_scores")["model_version"] == "1"
-    assert registry.champion(built.warehouse.settings.mlflow_dir).tags["data_end"]
+    assert registry.champion(built.warehouse.settings.mlflow_store).tags["data_end"]
 
 
 def test_retrain_sensor_sees_nothing_to_do(built):
@@ -198,14 +198,14 @@ def test_floor_failure_without_a_champion_blocks_scoring(built, tmp_path: Path, 
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "below the floor" in check.description
     assert dg.AssetKey("churn_scores") not in {e.asset_key for e in result.get_asset_materialization_events()}
-    assert registry.champion(fresh.settings.mlflow_dir) is None
+    assert registry.champion(fresh.settings.mlflow_store) is None
 
 
 def test_next_day_is_scored_by_the_champion_without_retraining(built):
     """What automation runs after a new day (see test_automation.py): features and scores, not the
     model. The registered champion scores the new feature rows. Runs last: it grows the warehouse."""
-    mlflow_dir = built.warehouse.settings.mlflow_dir
-    champion = registry.champion(mlflow_dir)
+    mlflow_store = built.warehouse.settings.mlflow_store
+    champion = registry.champion(mlflow_store)
     before = built.query("select max(feature_cutoff) as cutoff, count(*) as n from ml.churn_scores").row(0, named=True)
     for held, target in built.next_day:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -221,5 +221,5 @@ def test_next_day_is_scored_by_the_champion_without_retraining(built):
     assert scores["feature_cutoff"].max() == before["cutoff"] + dt.timedelta(days=1)
     assert scores.height == after["dagster/row_count"] > 50 and scores["churn_probability"].is_between(0, 1).all()
     assert set(scores["model_version"]) == {champion.version}
-    assert registry.champion(mlflow_dir).version == champion.version  # nothing retrained or promoted
+    assert registry.champion(mlflow_store).version == champion.version  # nothing retrained or promoted
     assert dg.AssetKey("churn_model") not in {e.asset_key for e in result.get_asset_materialization_events()}

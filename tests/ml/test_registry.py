@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from analytics_platform.settings import MlflowStore
 from ml_assets.churn import drift, registry, training
 from ml_assets.common import plots
 
 
-def _log(mlflow_dir: Path, result: training.TrainResult, train: pl.DataFrame, validation: pl.DataFrame,
+def _log(mlflow_store: MlflowStore, result: training.TrainResult, train: pl.DataFrame, validation: pl.DataFrame,
          name: str) -> registry.LoggedModel:
     fpr, tpr = result.roc()
     return registry.log_training_run(
-        mlflow_dir, pipeline=result.pipeline, input_example=training.to_pandas(validation.head(20)),
+        mlflow_store, pipeline=result.pipeline, input_example=training.to_pandas(validation.head(20)),
         params=result.best_params, metrics=result.metrics(), tags={"data_end": "2026-05-01"},
         figures={"roc_curve": plots.roc_curve(fpr, tpr, result.validation_auc),
                  "confusion_matrix": plots.confusion(result.confusion(), result.threshold)},
@@ -43,20 +43,20 @@ def _quick(train: pl.DataFrame, validation: pl.DataFrame) -> training.TrainResul
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, churn_split, trained):
     """v1: a weak model (trained on 300 rows), v2: the real one, v3: trained on shuffled labels."""
-    mlflow_dir = tmp_path_factory.mktemp("mlflow")
+    mlflow_store = MlflowStore.local(tmp_path_factory.mktemp("mlflow"))
     train, val = churn_split.train, churn_split.validation
     weak = _quick(train.sample(300, seed=1), val)
     rng = np.random.default_rng(0)
     noise = _quick(train.with_columns(churned=pl.Series(rng.permutation(train["churned"].to_numpy()))), val)
-    logged = {name: _log(mlflow_dir, r, train, val, name) for name, r in (("weak", weak), ("real", trained), ("noise", noise))}
-    return mlflow_dir, logged, {"weak": weak, "real": trained, "noise": noise}
+    logged = {name: _log(mlflow_store, r, train, val, name) for name, r in (("weak", weak), ("real", trained), ("noise", noise))}
+    return mlflow_store, logged, {"weak": weak, "real": trained, "noise": noise}
 
 
 def test_run_has_params_metrics_artifacts_and_a_signed_registered_model(store):
     import mlflow
 
-    mlflow_dir, logged, _ = store
-    with registry.tracking(mlflow_dir) as client:
+    mlflow_store, logged, _ = store
+    with registry.tracking(mlflow_store) as client:
         run = client.get_run(logged["real"].run_id)
         assert run.data.metrics["validation_auc"] >= 0.8
         assert "learning_rate" in run.data.params and run.data.tags["data_end"] == "2026-05-01"
@@ -65,40 +65,40 @@ def test_run_has_params_metrics_artifacts_and_a_signed_registered_model(store):
         info = mlflow.models.get_model_info(logged["real"].model_uri)
         assert info.signature is not None and "days_since_last_session" in info.signature.inputs.input_names()
         assert [v.version for v in client.search_model_versions(f"name='{registry.MODEL_NAME}'")]
-    assert (mlflow_dir / "mlflow.db").exists() and "mlflow ui --backend-store-uri sqlite:///" in registry.ui_command(mlflow_dir)
+    assert (mlflow_store.local_dir / "mlflow.db").exists() and "mlflow ui --backend-store-uri sqlite:///" in registry.ui_command(mlflow_store)
 
 
 def test_promotion_for_a_better_model_and_refusal_for_a_worse_one(store, churn_split):
-    mlflow_dir, logged, results = store
+    mlflow_store, logged, results = store
     val = churn_split.validation
     assert results["weak"].validation_auc < results["real"].validation_auc
 
-    first = registry.challenge(mlflow_dir, logged["weak"].version, val)
+    first = registry.challenge(mlflow_store, logged["weak"].version, val)
     assert first.promote and "first champion" in first.reason
-    assert registry.champion(mlflow_dir).version == logged["weak"].version
+    assert registry.champion(mlflow_store).version == logged["weak"].version
 
-    better = registry.challenge(mlflow_dir, logged["real"].version, val)
+    better = registry.challenge(mlflow_store, logged["real"].version, val)
     assert better.promote, better.reason
-    assert registry.champion(mlflow_dir).version == logged["real"].version
+    assert registry.champion(mlflow_store).version == logged["real"].version
 
-    worse = registry.challenge(mlflow_dir, logged["weak"].version, val)
+    worse = registry.challenge(mlflow_store, logged["weak"].version, val)
     assert not worse.promote and "does not beat champion" in worse.reason
-    assert registry.champion(mlflow_dir).version == logged["real"].version
+    assert registry.champion(mlflow_store).version == logged["real"].version
 
-    junk = registry.challenge(mlflow_dir, logged["noise"].version, val)
+    junk = registry.challenge(mlflow_store, logged["noise"].version, val)
     assert not junk.promote and "below the floor" in junk.reason
-    champ = registry.champion(mlflow_dir)
+    champ = registry.champion(mlflow_store)
     assert champ.version == logged["real"].version
     assert champ.tags["promotion_decision"] == "promoted"
     # the newest version is the refused one, with its training tags (what the retrain sensor reads)
-    newest = registry.latest(mlflow_dir)
+    newest = registry.latest(mlflow_store)
     assert newest.version == logged["noise"].version != champ.version
     assert newest.tags["data_end"] == "2026-05-01" and newest.tags["promotion_decision"] != "promoted"
 
 
 def test_the_champion_loads_and_scores_like_the_trained_pipeline(store, churn_split):
-    mlflow_dir, logged, results = store
-    model = registry.load_model(mlflow_dir, logged["real"].version)
+    mlflow_store, logged, results = store
+    model = registry.load_model(mlflow_store, logged["real"].version)
     rows = churn_split.validation.head(200)
     expected = results["real"].pipeline.predict_proba(training.to_pandas(rows))[:, 1]
     assert np.allclose(model.predict_proba(training.to_pandas(rows))[:, 1], expected)

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 from analytics_platform.settings import DBT_PROJECT_DIR
 
 THRESHOLDS_SEED = DBT_PROJECT_DIR / "seeds" / "metric_thresholds.csv"
@@ -157,7 +157,7 @@ def build_threshold_checks(thresholds: list[Threshold] | None = None) -> dg.Asse
         for t in thresholds
     ]
 
-    @dg.multi_asset_check(specs=specs, name="metric_thresholds", can_subset=True, pool=WAREHOUSE_POOL)
+    @dg.multi_asset_check(specs=specs, name="metric_thresholds", can_subset=True, pool=warehouse_pool("quality"))
     def metric_thresholds(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.AssetCheckResult]:
         with warehouse.connect(read_only=True) as con:
             for key in sorted(context.selected_asset_check_keys, key=lambda k: k.name):

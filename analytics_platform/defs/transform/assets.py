@@ -32,7 +32,7 @@ from analytics_platform.defs.transform.project import (
 )
 from analytics_platform.defs.transform.row_counts import with_row_counts
 from analytics_platform.defs.transform.translator import AnalyticsDbtTranslator
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 
 TRANSLATOR = AnalyticsDbtTranslator()
 
@@ -87,7 +87,7 @@ def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition
         project=project,
         dagster_dbt_translator=TRANSLATOR,
         name="dbt_models",
-        pool=WAREHOUSE_POOL,
+        pool=warehouse_pool("dbt"),
     )
     def dbt_models(
         context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource

@@ -18,7 +18,6 @@ from analytics_platform.defs.reports.dashboards.common import (
     KEY_PREFIX,
     OWNERS,
     TAGS,
-    dashboards_dir,
     kpi_markdown,
     publish,
     read_warehouse,
@@ -39,7 +38,7 @@ FILE_NAME = "business_overview.html"
     description="Single-file HTML dashboard (opens offline): KPI tiles (last 28 days vs the 28 before), daily revenue "
     "with the forecast's prediction band and anomaly markers, weekly revenue by channel, cohort retention heatmap, "
     "churn-risk distribution, conversion funnel and experiment results. Refreshed whenever a mart or ML table it "
-    f"draws is updated. Written to `<reports_dir>/dashboards/{FILE_NAME}`.",
+    f"draws is updated. Written to `<reports_dir>/dashboards/{FILE_NAME}` (shared mode: on the object store).",
     automation_condition=refresh_when_upstream_changes(),
 )
 def business_overview(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -47,11 +46,10 @@ def business_overview(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     now = dt.datetime.now(dt.UTC)
     overview = read_warehouse(warehouse, gather, Overview)
     page = build_page(overview, now)
-    path = dashboards_dir(warehouse.settings) / FILE_NAME
     if overview.missing:
         context.log.warning(f"drawn without {', '.join(overview.missing)} (not materialized yet)")
     md = kpi_markdown(page.sections[0].kpis) if page.sections[0].kpis else "_No revenue data yet._"
-    return publish(page, path, started, md, {
+    return publish(page, warehouse.settings, FILE_NAME, started, md, {
         "data_up_to": str(overview.last_day or ""),
         "missing_inputs": dg.MetadataValue.json(overview.missing),
     })

@@ -10,9 +10,8 @@ from typing import Any, TypeVar
 import dagster as dg
 import duckdb
 
-from analytics_platform import warehouse as lake
+from analytics_platform import files, warehouse as lake
 from analytics_platform.defs.reports.page import Kpi, Page, render
-from analytics_platform.files import write_atomically
 from analytics_platform.settings import Settings
 
 GROUP = "reports"
@@ -22,8 +21,12 @@ TAGS = {"layer": "reports", "analytics/report": "dashboard"}
 T = TypeVar("T")
 
 
+DASHBOARDS = "dashboards"  # their folder under the reports' root (files.reports_root)
+
+
 def dashboards_dir(settings: Settings) -> Path:
-    return settings.reports_dir / "dashboards"
+    """The embedded mode's dashboard folder (shared mode: ``<reports_root>dashboards/`` on the object store)."""
+    return settings.reports_dir / DASHBOARDS
 
 
 def read_warehouse(warehouse: Any, read: Callable[[duckdb.DuckDBPyConnection], T], empty: Callable[[], T]) -> T:
@@ -64,12 +67,13 @@ def kpi_markdown(kpis: Sequence[Kpi]) -> str:
     return "\n".join(lines)
 
 
-def publish(page: Page, path: Path, started: float, summary_md: str, extra: dict[str, Any] | None = None) -> dg.MaterializeResult:
-    """Render ``page`` to ``path`` and describe the file in the materialization's metadata."""
-    size = write_atomically(path, render(page)).stat().st_size
+def publish(page: Page, settings: Settings, file_name: str, started: float, summary_md: str,
+            extra: dict[str, Any] | None = None) -> dg.MaterializeResult:
+    """Render ``page`` to the dashboards' folder (or prefix) and describe the file in the materialization's metadata."""
+    location, size = files.publish(settings, f"{DASHBOARDS}/{file_name}", render(page))
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
+            "path": dg.MetadataValue.path(location),
             "size_bytes": dg.MetadataValue.int(size),
             "size": human_size(size),
             "charts": len(page.charts),

@@ -22,7 +22,6 @@ from analytics_platform.defs.reports.dashboards.common import (
     KEY_PREFIX,
     OWNERS,
     TAGS,
-    dashboards_dir,
     existing_tables,
     kpi_markdown,
     publish,
@@ -264,7 +263,7 @@ CHECKED_KEYS = [*(raw_asset_key(c.name) for c in load_contracts()), *sorted(dbt_
     description="Single-file HTML dashboard (opens offline): latest result and history of every asset check, "
     "ingestion volume per table and delivery day, quarantined files and their reasons, recent alerts. "
     "Refreshed after each load (once the raw tables and dbt models of the run are done) and hourly. "
-    f"Written to `<reports_dir>/dashboards/{FILE_NAME}`.",
+    f"Written to `<reports_dir>/dashboards/{FILE_NAME}` (shared mode: on the object store).",
     automation_condition=refresh_when_upstream_changes()
     | (dg.AutomationCondition.cron_tick_passed("0 * * * *") & ~dg.AutomationCondition.in_progress()),
 )
@@ -275,10 +274,9 @@ def data_quality_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     statuses, days = checks.collect(context.instance, defined, groups, now)
     facts = read_warehouse(warehouse, lambda con: warehouse_facts(con, now, warehouse.settings), WarehouseFacts)
     page = build_page(facts, statuses, days, now)
-    path = dashboards_dir(warehouse.settings) / FILE_NAME
     kpis = page.sections[0].kpis
-    context.log.info(f"{len(statuses)} checks, {len(facts.volume)} volume cells, {len(facts.quarantine_recent)} quarantined files → {path}")
-    return publish(page, path, started, summary_markdown(kpis, statuses), {
+    context.log.info(f"{len(statuses)} checks, {len(facts.volume)} volume cells, {len(facts.quarantine_recent)} quarantined files → {FILE_NAME}")
+    return publish(page, warehouse.settings, FILE_NAME, started, summary_markdown(kpis, statuses), {
         "checks": len(statuses),
         "checks_failing": sum(1 for s in statuses if s.kind == "failed"),
         "files_quarantined": sum(n for _, n in facts.quarantine_by_reason),

@@ -3,7 +3,9 @@
 Launch the ``export_marts`` job from the UI (Launchpad) or the command line with a typed config:
 which tables (mart names, or ``ml.<table>``; empty = every mart) and which format. DuckDB
 streams each table straight to ``<reports_dir>/exports/<schema>/<table>.<csv|parquet>``, through
-``files.replaced_atomically``, so a reader never sees half a file.
+``files.replaced_atomically``, so a reader never sees half a file. In shared mode the same names
+sit under ``files.reports_root`` on the object store, where DuckDB's multipart upload makes an
+object appear whole when the COPY completes.
 """
 
 import time
@@ -14,13 +16,20 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from analytics_platform import object_store
 from analytics_platform.defs.reports.dashboards.common import existing_tables, human_size
-from analytics_platform.files import replaced_atomically
+from analytics_platform.files import replaced_atomically, reports_root
 from analytics_platform.resources import WarehouseResource
-from analytics_platform.warehouse import exists, quote_ident
+from analytics_platform.settings import Settings
+from analytics_platform.warehouse import exists, quote_ident, quote_literal
 
 EXPORTABLE_SCHEMAS = ("marts", "ml")
 OPTIONS = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet, COMPRESSION zstd"}
+
+
+def exports_root(settings: Settings) -> Path | str:
+    root = reports_root(settings)
+    return root / "exports" if isinstance(root, Path) else f"{root}exports/"
 
 
 class ExportConfig(dg.Config):
@@ -55,18 +64,25 @@ def resolve_tables(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> list[tu
     return list(dict.fromkeys(resolved))
 
 
-def export_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, fmt: str, folder: Path) -> tuple[Path, int]:
-    """Write one table; returns the file and the rows written."""
+def _copy(con: duckdb.DuckDBPyConnection, schema: str, table: str, fmt: str, target: str) -> int:
+    return int(con.execute(f"COPY (SELECT * FROM {schema}.{quote_ident(table)}) TO {quote_literal(target)} ({OPTIONS[fmt]})").fetchone()[0])
+
+
+def export_table(con: duckdb.DuckDBPyConnection, settings: Settings, schema: str, table: str, fmt: str, folder: Path | str) -> tuple[str, int, int]:
+    """Write one table into ``folder`` (a path, or an ``s3://…/`` prefix); the file, its rows and its size."""
+    if isinstance(folder, str):
+        url = f"{folder}{table}.{fmt}"
+        rows = _copy(con, schema, table, fmt, url)
+        return url, rows, object_store.size(settings.shared, url)
     final = folder / f"{table}.{fmt}"
     with replaced_atomically(final) as partial:
-        path_literal = str(partial).replace("'", "''")
-        rows = con.execute(f'COPY (SELECT * FROM {schema}.{quote_ident(table)}) TO \'{path_literal}\' ({OPTIONS[fmt]})').fetchone()[0]
-    return final, int(rows)
+        rows = _copy(con, schema, table, fmt, str(partial))
+    return str(final), rows, final.stat().st_size
 
 
 def export_tables(warehouse: WarehouseResource, config: ExportConfig, log=None) -> list[dict]:
     formats = ["csv", "parquet"] if config.format == "both" else [config.format]
-    root = warehouse.settings.reports_dir / "exports"
+    root = exports_root(warehouse.settings)
     written = []
     if not exists(warehouse.settings):
         raise dg.Failure("The warehouse is empty: nothing has been ingested yet.")
@@ -74,11 +90,12 @@ def export_tables(warehouse: WarehouseResource, config: ExportConfig, log=None) 
         for schema, table in resolve_tables(con, config.tables):
             for fmt in formats:
                 started = time.perf_counter()
-                path, rows = export_table(con, schema, table, fmt, root / schema)
-                written.append({"table": f"{schema}.{table}", "format": fmt, "rows": rows, "path": str(path),
-                                "size_bytes": path.stat().st_size, "seconds": round(time.perf_counter() - started, 2)})
+                folder = root / schema if isinstance(root, Path) else f"{root}{schema}/"
+                path, rows, size = export_table(con, warehouse.settings, schema, table, fmt, folder)
+                written.append({"table": f"{schema}.{table}", "format": fmt, "rows": rows, "path": path,
+                                "size_bytes": size, "seconds": round(time.perf_counter() - started, 2)})
                 if log:
-                    log(f"{schema}.{table} → {path} ({rows:,} rows, {human_size(path.stat().st_size)})")
+                    log(f"{schema}.{table} → {path} ({rows:,} rows, {human_size(size)})")
     return written
 
 
@@ -96,7 +113,7 @@ def export_tables_op(context: dg.OpExecutionContext, config: ExportConfig, wareh
             "files": len(written),
             "rows": sum(w["rows"] for w in written),
             "size_bytes": sum(w["size_bytes"] for w in written),
-            "folder": dg.MetadataValue.path(str(warehouse.settings.reports_dir / "exports")),
+            "folder": dg.MetadataValue.path(str(exports_root(warehouse.settings))),
             "written": dg.MetadataValue.md("| table | format | rows | size | file |\n|---|---|---|---|---|\n" + table),
         },
     )
