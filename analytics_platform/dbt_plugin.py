@@ -14,9 +14,9 @@ the catalog in WAL mode when dbt is the first to open a warehouse (see ``warehou
 And a dbt that a platform run started dies with that run's process: when the run worker is
 killed (OOM, kill -9), its dbt would otherwise go on writing, unowned, beside the run's retry.
 
-On the embedded warehouse a dbt takes the writer lock (``warehouse_lock``) before it connects: an
-engineer's own ``dbt build`` and the platform's writers wait for each other instead of colliding
-at COMMIT.
+A dbt takes the writer lock (``warehouse_lock``) before it connects: an engineer's own ``dbt
+build`` and the platform's writers (embedded) or the platform's dbt (shared) wait for each other
+instead of colliding at COMMIT.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_RUN_ID_VARI
 
 PR_SET_PDEATHSIG = 1
 READ_ONLY_COMMANDS = frozenset({"compile", "debug", "docs", "list", "ls", "parse", "show", "source"})
-_held: list[int | None] = []  # the writer lock's file descriptor, open until this dbt process exits
+_held: list[object] = []  # the writer lock (a file descriptor or a connection), held until this dbt process exits
 
 
 def die_with_parent() -> None:
@@ -53,15 +53,14 @@ def die_with_parent() -> None:
 
 
 def take_writer_lock(settings: Settings, command: str) -> None:
-    """For the rest of this dbt process: the warehouse's writer lock (``warehouse_lock``), shared
-    under the platform (its steps are kept apart by the pool), exclusive for a dbt started by
-    hand; none for commands that write nothing (``dbt show`` answers at once)."""
+    """For the rest of this dbt process: the warehouse's writer lock (``warehouse_lock.acquire_for_dbt``);
+    none for commands that write nothing (``dbt show`` answers at once)."""
     if _held or command in READ_ONLY_COMMANDS:
         return
     run_id = os.environ.get(DBT_RUN_ID_VARIABLE)
     under_platform = bool(os.environ.get(DBT_PARENT_PID_VARIABLE))
-    who = f"the platform (run {run_id})" if run_id else "the platform" if under_platform else "a dbt started outside the platform"
-    _held.append(warehouse_lock.acquire(settings, exclusive=not under_platform, who=who, say=_say))
+    who = f"the platform (run {run_id[:8]})" if run_id else "the platform" if under_platform else "a dbt started outside the platform"
+    _held.append(warehouse_lock.acquire_for_dbt(settings, under_platform, who, _say))
 
 
 def _command() -> str:
@@ -82,8 +81,8 @@ class Plugin(BasePlugin):
         if temp_directory:
             Path(temp_directory).mkdir(parents=True, exist_ok=True)
         settings = load_settings()
+        take_writer_lock(settings, _command())
         if not settings.shared:
-            take_writer_lock(settings, _command())
             warehouse.ensure_wal(settings.catalog_path)
 
     def configure_connection(self, conn: Any) -> None:

@@ -43,7 +43,7 @@ def ui_command(store: MlflowStore) -> str:
 
 
 @contextlib.contextmanager
-def tracking(store: MlflowStore) -> Iterator:
+def tracking(store: MlflowStore, experiment: str = EXPERIMENT_NAME) -> Iterator:
     """Point MLflow (fluent API and client) at ``store`` for the duration of the block."""
     import mlflow
 
@@ -56,9 +56,9 @@ def tracking(store: MlflowStore) -> Iterator:
     try:
         with _environment({"MLFLOW_S3_ENDPOINT_URL": store.s3_endpoint_url}):
             client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-            if client.get_experiment_by_name(EXPERIMENT_NAME) is None:
-                client.create_experiment(EXPERIMENT_NAME, artifact_location=store.artifact_location)
-            mlflow.set_experiment(EXPERIMENT_NAME)
+            if client.get_experiment_by_name(experiment) is None:
+                client.create_experiment(experiment, artifact_location=store.artifact_location)
+            mlflow.set_experiment(experiment)
             yield client
     finally:
         mlflow.set_tracking_uri(previous_tracking)

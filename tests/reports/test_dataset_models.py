@@ -39,6 +39,7 @@ from analytics_platform.defs.reports.profiles import store
 from analytics_platform.defs.reports.profiles.assets import DASHBOARD_KEY, MODEL_KEY, PARTITIONS_NAME, dataset_dashboard, dataset_profile
 from analytics_platform.defs.reports.profiles.sensors import EVERYTHING, MODEL_ONLY, uncontracted_profile_sensor
 from analytics_platform.resources import WarehouseResource
+from analytics_platform.settings import MlflowStore
 from tests.reports.profile_datasets import PLOTLY_DATA, RUN_CONFIG
 
 ASSETS = [dataset_profile, dataset_model, dataset_dashboard]
@@ -245,7 +246,7 @@ def test_model_logged_to_the_platforms_mlflow_store(built: dict[str, Any]) -> No
 
     settings = built["warehouse"].settings
     r = built["results"]["diabetes"]
-    with registry.tracking(settings.mlflow_dir) as client:
+    with registry.tracking(settings.mlflow_store, experiment="dataset_models") as client:
         run = client.get_run(r["mlflow"]["run_id"])
         assert run.data.metrics["cv_score"] == pytest.approx(r["cv_score"]) and run.data.params["model_family"] == r["model_family"]
         with registry._trusted_deserialization():
@@ -328,8 +329,9 @@ def test_tips_named_target_and_a_negligible_effect(built: dict[str, Any], tmp_pa
     assert any(s.startswith("Predicted `tip` barely moves with `smoker`") for s in r["explanation"])
     # The winner here is a random forest: its trees are logged to MLflow and load back (as the asset does).
     assert r["model_family"] == "random forest"
-    logged = tracking.log(tmp_path / "mlflow", r, analysis.model, analysis.example)
-    with registry.tracking(tmp_path / "mlflow"), registry._trusted_deserialization():
+    mlflow_store = MlflowStore.local(tmp_path / "mlflow")
+    logged = tracking.log(mlflow_store, r, analysis.model, analysis.example)
+    with registry.tracking(mlflow_store, experiment=tracking.EXPERIMENT), registry._trusted_deserialization():
         loaded = mlflow.sklearn.load_model(logged["model_uri"])
     X = analysis.example
     assert list(loaded.predict(X)) == list(analysis.model.predict(X))

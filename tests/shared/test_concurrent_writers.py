@@ -39,3 +39,46 @@ def test_four_writers_append_and_create_side_by_side(shared_env):
         assert per_writer == [(i, COMMITS * ROWS, COMMITS * ROWS) for i in range(WRITERS)]
         for i in range(WRITERS):
             assert con.execute(f'SELECT count(*), count(DISTINCT batch) FROM "writer_{i}"').fetchall() == [(COMMITS * ROWS, COMMITS)]
+
+
+def test_two_dbt_processes_take_turns_and_a_killed_one_frees_the_lock(shared_env, tmp_path):
+    """On the shared warehouse dbt builds take turns through an advisory lock on the catalog
+    database: the second says whose build it waits for; a holder killed with -9 frees it (the
+    server ends its session), so nothing jams. Other writers take no lock (tested above)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from analytics_platform import warehouse_lock
+    from analytics_platform.settings import PROJECT_ROOT, load_settings
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from analytics_platform import warehouse_lock\n"
+        "from analytics_platform.settings import load_settings\n"
+        "held = warehouse_lock.acquire_for_dbt(load_settings(), False, 'a dbt started outside the platform', print)\n"
+        "print('HELD', flush=True)\n"
+        "time.sleep(600)\n")], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    try:
+        assert holder.stdout.readline().strip() == "HELD"
+        said: list[str] = []
+        waited = {}
+
+        def kill_soon(message: str) -> None:
+            said.append(message)
+            if "busy" in message:
+                waited["at"] = time.monotonic()
+                os.kill(holder.pid, signal.SIGKILL)
+
+        held = warehouse_lock.acquire_for_dbt(load_settings(), True, "the platform (run test)", kill_soon)
+        assert held is not None and "at" in waited, "the second dbt did not wait for the first"
+        assert f"held by a dbt started outside the platform, pid {holder.pid}" in said[0], said
+        assert said[-1] == "The warehouse is free: going on."
+        assert time.monotonic() - waited["at"] < 20, "a killed holder's lock was not freed at once"
+        assert all(secret not in " ".join(said) for secret in (shared_env["PGPASSWORD"],))
+        held.close()
+    finally:
+        holder.kill()
+        holder.wait(10)

@@ -55,7 +55,7 @@ def dataset_model(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             raise dg.Failure(description=str(e)) from None
     result = analysis.result
     if analysis.model is not None:
-        result["mlflow"] = tracking.log(settings.mlflow_dir, result, analysis.model, analysis.example)
+        result["mlflow"] = tracking.log(settings.mlflow_store, result, analysis.model, analysis.example)
     path = store.save(settings, result, context.run_id, store.MODEL)
     context.log.info(f"{dataset}: {result['status']}; " + " ".join(result.get("explanation") or [result.get("reason") or ""])[:400])
     metadata = {

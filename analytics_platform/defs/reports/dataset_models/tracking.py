@@ -1,4 +1,4 @@
-"""Log a dataset's model analysis to the platform's MLflow store (the churn model's, ``settings.mlflow_dir``).
+"""Log a dataset's model analysis to the platform's MLflow store (``settings.mlflow_store``, the churn model's).
 
 One run per analysis in the experiment ``dataset_models`` (run name = dataset): params (target,
 task, family, features, folds, rows), metrics (each family's cross-validated score, the baseline's,
@@ -9,8 +9,9 @@ The store and its URIs are ``ml_assets/churn/registry.py``'s: there is one MLflo
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
+
+from analytics_platform.settings import MlflowStore
 
 EXPERIMENT = "dataset_models"
 # Beyond the churn model's: the dtype the one-hot encoder keeps (a plain numpy type, no code), and
@@ -28,35 +29,31 @@ def _key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-. /]", "_", text)[:200]
 
 
-def log(mlflow_dir: Path, result: dict[str, Any], model: Any, example: Any) -> dict[str, str]:
+def log(store: MlflowStore, result: dict[str, Any], model: Any, example: Any) -> dict[str, str]:
     import mlflow
     from mlflow.models import infer_signature
 
     from ml_assets.churn import registry
 
     registry.disable_noise()
-    with registry.tracking(mlflow_dir) as client:
-        experiment = client.get_experiment_by_name(EXPERIMENT)
-        experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-            EXPERIMENT, artifact_location=(Path(mlflow_dir).resolve() / "artifacts").as_uri())
-        with mlflow.start_run(experiment_id=experiment_id, run_name=result["dataset"]) as run:
-            mlflow.log_params({
-                "dataset": result["dataset"], "target": result["target"], "task": result["task"], "model_family": result["model_family"],
-                "target_source": result["target_source"], "time_column": result.get("time_column") or "",
-                "folds": result["comparison"]["folds"], "rows": result["rows"], "available_rows": result["available"],
-                "sampled": result["sampled"], "features": ", ".join(result["features"]["numeric"] + result["features"]["categorical"])[:6000],
-            })
-            metrics = {f"cv {_key(name)}": score for name, score in result["comparison"]["means"].items()}
-            metrics.update({"cv_score": result["cv_score"], "baseline_score": result["baseline_score"]})
-            metrics.update({f"importance {_key(r['feature'])}": r["mean"] for r in result.get("importance", [])[:50]})
-            mlflow.log_metrics(metrics)
-            mlflow.set_tags({"dataset": result["dataset"], "fingerprint": result.get("fingerprint") or ""})
-            mlflow.log_dict(result, "analysis.json")
-            info = mlflow.sklearn.log_model(
-                model, name="model", signature=infer_signature(example, model.predict(example)), input_example=example,
-                registered_model_name=model_name(result["dataset"]), pip_requirements=registry._requirements(),
-                skops_trusted_types=[*registry.SKOPS_TRUSTED_TYPES, *SKOPS_TRUSTED_TYPES],
-            )
-            return {"run_id": run.info.run_id, "experiment": EXPERIMENT, "registered_model": model_name(result["dataset"]),
-                    "version": str(info.registered_model_version), "model_uri": f"models:/{model_name(result['dataset'])}/{info.registered_model_version}",
-                    "ui": registry.ui_command(mlflow_dir)}
+    with registry.tracking(store, experiment=EXPERIMENT), mlflow.start_run(run_name=result["dataset"]) as run:
+        mlflow.log_params({
+            "dataset": result["dataset"], "target": result["target"], "task": result["task"], "model_family": result["model_family"],
+            "target_source": result["target_source"], "time_column": result.get("time_column") or "",
+            "folds": result["comparison"]["folds"], "rows": result["rows"], "available_rows": result["available"],
+            "sampled": result["sampled"], "features": ", ".join(result["features"]["numeric"] + result["features"]["categorical"])[:6000],
+        })
+        metrics = {f"cv {_key(name)}": score for name, score in result["comparison"]["means"].items()}
+        metrics.update({"cv_score": result["cv_score"], "baseline_score": result["baseline_score"]})
+        metrics.update({f"importance {_key(r['feature'])}": r["mean"] for r in result.get("importance", [])[:50]})
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({"dataset": result["dataset"], "fingerprint": result.get("fingerprint") or ""})
+        mlflow.log_dict(result, "analysis.json")
+        info = mlflow.sklearn.log_model(
+            model, name="model", signature=infer_signature(example, model.predict(example)), input_example=example,
+            registered_model_name=model_name(result["dataset"]), pip_requirements=registry._requirements(),
+            skops_trusted_types=[*registry.SKOPS_TRUSTED_TYPES, *SKOPS_TRUSTED_TYPES],
+        )
+        return {"run_id": run.info.run_id, "experiment": EXPERIMENT, "registered_model": model_name(result["dataset"]),
+                "version": str(info.registered_model_version), "model_uri": f"models:/{model_name(result['dataset'])}/{info.registered_model_version}",
+                "ui": registry.ui_command(store)}
