@@ -20,7 +20,9 @@ two URLs carry no password: the driver (libpq) reads ``PGPASSWORD``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -31,6 +33,22 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_PARENT_PID_VARIABLE = "ANALYTICS_DBT_PARENT_PID"
 # ... and the id of the run they belong to (named to an engineer whose dbt waits for it: dbt_plugin).
 DBT_RUN_ID_VARIABLE = "ANALYTICS_DBT_RUN_ID"
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set the variables that have a value for the block, then restore what was there (a child
+    process started inside it, dbt or MLflow's S3 client, sees them)."""
+    saved = {key: os.environ.get(key) for key, value in values.items() if value is not None}
+    os.environ.update({key: value for key, value in values.items() if value is not None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _path(var: str, default: Path) -> Path:

@@ -49,6 +49,11 @@ def lock_path(settings: Settings) -> Path:
     return settings.warehouse_dir / "writer.lock"
 
 
+def _records(settings: Settings) -> Path:
+    """One ``<pid>.json`` per holder: who it is, its command, since when."""
+    return settings.warehouse_dir / "writer.d"
+
+
 def _holder_pids(path: Path) -> list[int]:
     """Processes holding a ``flock`` on ``path``, from the kernel's lock table."""
     try:
@@ -77,7 +82,7 @@ def _describe_pid(folder: Path, pid: int) -> str:
 def holders(settings: Settings) -> str:
     """Who holds the lock now, in words (for the message of a writer that waits)."""
     path = lock_path(settings)
-    described = [_describe_pid(path.with_suffix(".d"), pid) for pid in _holder_pids(path)]
+    described = [_describe_pid(_records(settings), pid) for pid in _holder_pids(path)]
     return " and ".join(described) or "a writer that has just finished"
 
 
@@ -129,7 +134,7 @@ def acquire(settings: Settings, exclusive: bool, who: str, say: Callable[[str], 
     except BaseException:
         os.close(fd)
         raise
-    _record(path.with_suffix(".d"), who)
+    _record(_records(settings), who)
     return fd
 
 
@@ -172,7 +177,7 @@ def release(settings: Settings, fd: int | None) -> None:
     if fd is None:
         return
     with contextlib.suppress(OSError):
-        (lock_path(settings).with_suffix(".d") / f"{os.getpid()}.json").unlink()
+        (_records(settings) / f"{os.getpid()}.json").unlink()
     os.close(fd)
 
 

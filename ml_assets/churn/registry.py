@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics_platform.settings import MlflowStore
+from analytics_platform.settings import MlflowStore, environment
 
 MODEL_NAME = "churn_model"
 EXPERIMENT_NAME = "churn"
@@ -54,7 +54,7 @@ def tracking(store: MlflowStore, experiment: str = EXPERIMENT_NAME) -> Iterator:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
-        with _environment({"MLFLOW_S3_ENDPOINT_URL": store.s3_endpoint_url}):
+        with environment({"MLFLOW_S3_ENDPOINT_URL": store.s3_endpoint_url}):
             client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
             if client.get_experiment_by_name(experiment) is None:
                 client.create_experiment(experiment, artifact_location=store.artifact_location)
@@ -159,25 +159,10 @@ def latest(store: MlflowStore) -> RegisteredVersion | None:
         return RegisteredVersion(str(mv.version), mv.run_id, dict(mv.tags))
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str | None]) -> Iterator[None]:
-    """Set the variables that have a value for the block, then restore what was there."""
-    saved = {key: os.environ.get(key) for key, value in values.items() if value is not None}
-    os.environ.update({key: value for key, value in values.items() if value is not None})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _trusted_deserialization() -> contextlib.AbstractContextManager[None]:
     """MLflow refuses to deserialize models unless told the store is trusted. This store only holds
     models this pipeline trained and wrote, so loading from it is allowed for the call only."""
-    return _environment({"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"})
+    return environment({"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"})
 
 
 def load_model(store: MlflowStore, version: str | None = None):

@@ -3,7 +3,7 @@
 Two dbt processes rebuilding the same tables on the SQLite-catalog DuckLake conflict at COMMIT
 (measured before the fix: the engineer's build hung 63 s at COMMIT, then failed with "cannot commit
 - no transaction is active"). Every dbt process now takes the warehouse's dbt lock
-(analytics_platform/dbt_lock.py): a build that finds it taken says whose it is, waits its turn and
+(analytics_platform/warehouse_lock.py): a build that finds it taken says whose it is, waits its turn and
 then succeeds. Here 20 engineer builds start at random points while the platform's own dbt step
 (Dagster run worker + dbt child, the production path) rebuilds the project in a loop.
 """

@@ -41,7 +41,7 @@ from packaging import version
 from analytics_platform.defs.ingestion.contracts import CONTRACTS_DIR
 from analytics_platform.defs.transform.sources import write_sources
 from analytics_platform.files import replaced_atomically
-from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, DBT_RUN_ID_VARIABLE, Settings, load_settings
+from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, DBT_RUN_ID_VARIABLE, Settings, environment, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
 _SOURCES = ("models", "macros", "seeds", "snapshots", "tests")
@@ -119,20 +119,11 @@ def dbt_environment(settings: Settings, run_id: str | None = None) -> Iterator[N
         "DBT_INDIRECT_SELECTION": "cautious",
         # dbt dies with this process (dbt_plugin.die_with_parent): a killed run leaves no dbt behind.
         DBT_PARENT_PID_VARIABLE: str(os.getpid()),
-        # Named to an engineer's dbt that waits for this one (dbt_plugin.take_dbt_lock).
+        # Named to an engineer's dbt that waits for this one (dbt_plugin.take_writer_lock).
         DBT_RUN_ID_VARIABLE: run_id or "",
     }
-    with _ENV_LOCK:
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with _ENV_LOCK, environment(values):
+        yield
 
 
 def _kept_partial_parse(settings: Settings) -> Path:
