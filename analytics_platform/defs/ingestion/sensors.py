@@ -1,5 +1,8 @@
 """The landing sensor: new files → one ingestion run per batch, no click needed.
 
+It watches the landing folder and, in shared mode with ``ANALYTICS_LANDING_URL``, the landing
+prefix on the object store too (``objects.py``); an object is named by its URL.
+
 The cursor remembers each requested file's size and modification time, so a file is requested
 once, and again only if it is re-delivered with other content (a corrected version). The run key
 is derived from the batch, so a sensor tick that is retried never launches the same batch twice.
@@ -19,8 +22,8 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion.assets import raw_asset_key, raw_tables
 from analytics_platform.defs.ingestion.contracts import contract_for, load_contracts
-from analytics_platform.defs.ingestion.files import scan_landing
 from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY
+from analytics_platform.defs.ingestion.objects import landed
 from analytics_platform.resources import WarehouseResource
 
 SETTLE_SECONDS = 2.0
@@ -36,20 +39,22 @@ def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
 
 @dg.sensor(
     name="landing_sensor",
-    description="Watches the landing folder; each batch of new or corrected files gets one run that loads it and refreshes the dbt models above.",
+    description="Watches the landing folder (and prefix on the object store, when set); each batch of new or corrected files "
+    "gets one run that loads it and refreshes the dbt models above.",
     target=dg.AssetSelection.assets(raw_tables) | (dg.AssetSelection.assets(raw_tables).downstream().upstream() & DBT_MODELS),
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult | dg.SkipReason:
-    landing = warehouse.settings.landing_dir
+    settings = warehouse.settings
     cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    files = {f.relative: f"{f.size}:{f.mtime_ns}" for f in scan_landing(landing, SETTLE_SECONDS)}
+    landed_now = {f.source: f for f in landed(settings, SETTLE_SECONDS)}
+    files = {source: f"{f.size}:{f.mtime_ns}" for source, f in landed_now.items()}
     batch = plan_batch(files, cursor)
     if not batch:
-        return dg.SkipReason(f"No new files in {landing}")
+        return dg.SkipReason(f"No new files in {' or '.join(filter(None, [str(settings.landing_dir), settings.landing_url]))}")
     contracts = load_contracts()
-    targets = sorted({(c.name if (c := contract_for(f, contracts)) else UNCONTRACTED_KEY) for f in batch})
+    targets = sorted({(c.name if (c := contract_for(landed_now[f].relative, contracts)) else UNCONTRACTED_KEY) for f in batch})
     raw_keys = [raw_asset_key(t) for t in targets]
     graph = context.repository_def.asset_graph
     models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(graph)
