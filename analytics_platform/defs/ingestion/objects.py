@@ -57,7 +57,8 @@ def scan_objects(con: duckdb.DuckDBPyConnection, landing_url: str, settle_second
     until :func:`fetched` copies them."""
     rows = con.execute("SELECT filename, size, epoch_us(last_modified) FROM read_blob(?) ORDER BY filename",
                        [f"{landing_url}**"]).fetchall()
-    now_us = time.time() * 1e6
+    # S3 gives times in whole seconds (rounded down): an object is as young as the end of its second.
+    now_us = time.time() * 1e6 - 1e6
     found = []
     for url, size, modified_us in rows:
         relative = url.removeprefix(landing_url)
