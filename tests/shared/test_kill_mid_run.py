@@ -1,6 +1,6 @@
-"""kill -9 of `python -m analytics_platform materialize` (and its dbt) halfway through its commits
-to the shared warehouse, then the same command again: the marts are those of an uninterrupted run
-on another DuckLake from the same files, row for row (a checksum over every column that does not
+"""Faults halfway through `python -m analytics_platform materialize`'s commits to the shared
+warehouse (kill -9 of it and its dbt; PostgreSQL restarted under it), then the same command again:
+the marts are those of an uninterrupted run on another DuckLake from the same files, row for row (a checksum over every column that does not
 record when it was loaded). Each run has its own persistent DAGSTER_HOME with the project's
 dagster.yaml, as a user's would."""
 
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from analytics_platform import warehouse
 from analytics_platform.sample_data import generate, write_landing
@@ -56,28 +57,54 @@ def mart_checksums(env: dict[str, str], monkeypatch) -> dict[str, tuple[int, int
     return sums
 
 
-def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_marts(servers, tmp_path, monkeypatch):
-    landing = tmp_path / "landing"
-    write_landing(generate(seed=5, scale=0.02, days=4), landing)
-    clean_env, killed_env = servers.lake_env("kill_reference"), servers.lake_env("kill_interrupted")
-
-    reference = materialize(clean_env, tmp_path / "reference", landing)
-    output = reference.communicate(timeout=600)[0]
-    assert reference.returncode == 0, output[-3000:]
-    total = snapshots(servers, clean_env)
-    expected = mart_checksums(clean_env, monkeypatch)
+@pytest.fixture(scope="module")
+def reference(servers, tmp_path_factory):
+    """Landed files and the marts (checksums) and catalog snapshots of one uninterrupted run."""
+    folder = tmp_path_factory.mktemp("reference")
+    write_landing(generate(seed=5, scale=0.02, days=4), folder / "landing")
+    env = servers.lake_env("fault_reference")
+    run = materialize(env, folder, folder / "landing")
+    output = run.communicate(timeout=600)[0]
+    assert run.returncode == 0, output[-3000:]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        expected = mart_checksums(env, monkeypatch)
     assert len(expected) >= 5 and all(n > 0 for n, _ in expected.values()), expected
+    return folder / "landing", expected, snapshots(servers, env)
 
-    interrupted = materialize(killed_env, tmp_path / "interrupted", landing)
-    while snapshots(servers, killed_env) < total // 2 and interrupted.poll() is None:
+
+def start_and_wait_for_half(servers, env: dict[str, str], folder: Path, landing: Path, total: int) -> subprocess.Popen:
+    run = materialize(env, folder, landing)
+    while snapshots(servers, env) < total // 2 and run.poll() is None:
         time.sleep(0.05)
-    assert interrupted.poll() is None, "the run ended before it could be killed"
-    os.killpg(interrupted.pid, signal.SIGKILL)  # materialize and its dbt, mid-run
-    interrupted.wait(30)
-    assert mart_checksums(killed_env, monkeypatch) != expected  # it really stopped halfway
+    assert run.poll() is None, "the run ended before the fault"
+    return run
 
-    rerun = materialize(killed_env, tmp_path / "interrupted", landing)
+
+def rerun_gives(env: dict[str, str], folder: Path, landing: Path, expected, monkeypatch) -> str:
+    rerun = materialize(env, folder, landing)
     output = rerun.communicate(timeout=600)[0]
     assert rerun.returncode == 0, output[-3000:]
+    assert mart_checksums(env, monkeypatch) == expected
+    return output
+
+
+def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_marts(servers, reference, tmp_path, monkeypatch):
+    landing, expected, total = reference
+    env = servers.lake_env("fault_killed")
+    interrupted = start_and_wait_for_half(servers, env, tmp_path, landing, total)
+    os.killpg(interrupted.pid, signal.SIGKILL)  # materialize and its dbt, mid-run
+    interrupted.wait(30)
+    assert mart_checksums(env, monkeypatch) != expected  # it really stopped halfway
+    output = rerun_gives(env, tmp_path, landing, expected, monkeypatch)
     assert "recovered run" in output  # the killed run, closed by the rerun
-    assert mart_checksums(killed_env, monkeypatch) == expected
+
+
+def test_postgres_restarted_mid_run_then_rerun_gives_the_uninterrupted_marts(servers, reference, tmp_path, monkeypatch):
+    landing, expected, total = reference
+    env = servers.lake_env("fault_restarted")
+    run = start_and_wait_for_half(servers, env, tmp_path, landing, total)
+    servers.postgres.restart()
+    output = run.communicate(timeout=600)[0]
+    # DuckDB's postgres connection does not come back: the run fails, saying so (but not which server)
+    assert run.returncode == 1 and "no connection to the server" in output, output[-3000:]
+    rerun_gives(env, tmp_path, landing, expected, monkeypatch)
