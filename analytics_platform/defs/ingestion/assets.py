@@ -18,7 +18,7 @@ from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Con
 from analytics_platform.defs.ingestion.ledger import loads_since
 from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY, IngestReport, ingest
 from analytics_platform.defs.ingestion.objects import fetched, landed
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 
 GROUP = "ingestion"
 CONTRACT_CHECK = "contract_conformity"
@@ -82,7 +82,7 @@ def build_raw_assets() -> dg.AssetsDefinition:
         specs=specs,
         check_specs=check_specs,
         can_subset=True,
-        pool=WAREHOUSE_POOL,
+        pool=warehouse_pool("ingest"),
         op_tags={"analytics/ingestion": "landing"},
         # Loads are idempotent (ledger), so a step that lost a catalog race beyond the in-step
         # retries is simply run again.

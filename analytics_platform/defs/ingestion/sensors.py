@@ -54,24 +54,35 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
     if not batch:
         return dg.SkipReason(f"No new files in {' or '.join(filter(None, [str(settings.landing_dir), settings.landing_url]))}")
     contracts = load_contracts()
-    targets = sorted({(c.name if (c := contract_for(landed_now[f].relative, contracts)) else UNCONTRACTED_KEY) for f in batch})
-    raw_keys = [raw_asset_key(t) for t in targets]
+    target_of = {f: (c.name if (c := contract_for(landed_now[f].relative, contracts)) else UNCONTRACTED_KEY) for f in batch}
+    # Embedded, one run loads the batch (one writer at a time anyway). Shared, one run per source:
+    # their ingestion steps append to different tables side by side (docs/architecture.md).
+    group = (lambda target: target.split("__", 1)[0]) if settings.shared is not None else (lambda target: "landing")
+    groups: dict[str, list[str]] = {}
+    for f in batch:
+        groups.setdefault(group(target_of[f]), []).append(f)
+    cursor.update({f: files[f] for f in batch})
+    cursor = {f: s for f, s in cursor.items() if f in files}  # forget files that left the folder
+    return dg.SensorResult(
+        run_requests=[_request(context, name, sorted(groups[name]), files, target_of) for name in sorted(groups)],
+        cursor=json.dumps(cursor, sort_keys=True),
+    )
+
+
+def _request(context: dg.SensorEvaluationContext, name: str, batch: list[str], files: dict[str, str],
+             target_of: dict[str, str]) -> dg.RunRequest:
+    """One run: the files of ``batch``, their raw tables and the dbt models above them."""
+    raw_keys = [raw_asset_key(t) for t in sorted({target_of[f] for f in batch})]
     graph = context.repository_def.asset_graph
     models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(graph)
     # seeds those models read, the first time (a fresh warehouse has none yet)
     seeds = (dg.AssetSelection.assets(*models).upstream() & DBT_SEEDS).resolve(graph)
     models |= {k for k in seeds if context.instance.get_latest_materialization_event(k) is None}
     run_key = hashlib.sha256("\n".join(f"{f}@{files[f]}" for f in batch).encode()).hexdigest()[:32]
-    cursor.update({f: files[f] for f in batch})
-    cursor = {f: s for f, s in cursor.items() if f in files}  # forget files that left the folder
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=run_key,
-                asset_selection=[*raw_keys, *sorted(models)],
-                run_config={"ops": {"raw_tables": {"config": {"files": batch, "settle_seconds": 0.0}}}},
-                tags={"analytics/ingestion": "landing", "analytics/files": str(len(batch))},
-            )
-        ],
-        cursor=json.dumps(cursor, sort_keys=True),
+    return dg.RunRequest(
+        run_key=run_key,
+        asset_selection=[*raw_keys, *sorted(models)],
+        run_config={"ops": {"raw_tables": {"config": {"files": batch, "settle_seconds": 0.0}}}},
+        # dagster.yaml: one run per value at a time, so batches of one source stay in order
+        tags={"analytics/ingestion": name, "analytics/files": str(len(batch))},
     )
