@@ -75,6 +75,10 @@ def _request(context: dg.SensorEvaluationContext, name: str, batch: list[str], f
     raw_keys = [raw_asset_key(t) for t in sorted({target_of[f] for f in batch})]
     graph = context.repository_def.asset_graph
     models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(graph)
+    # not the models that also read a raw table never loaded yet (another source's first batch,
+    # maybe in a run of its own): they would fail; automation builds them once their inputs exist
+    never_loaded = {k for k in raw_tables.keys - set(raw_keys) if context.instance.get_latest_materialization_event(k) is None}
+    models -= dg.AssetSelection.assets(*never_loaded).downstream().resolve(graph)
     # seeds those models read, the first time (a fresh warehouse has none yet)
     seeds = (dg.AssetSelection.assets(*models).upstream() & DBT_SEEDS).resolve(graph)
     models |= {k for k in seeds if context.instance.get_latest_materialization_event(k) is None}
