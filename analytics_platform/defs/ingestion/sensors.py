@@ -30,6 +30,7 @@ SETTLE_SECONDS = 2.0
 MAX_FILES_PER_RUN = 2000
 DBT_MODELS = dg.AssetSelection.kind("dbt")
 DBT_SEEDS = dg.AssetSelection.kind("seed")
+CONTRACTED = [raw_asset_key(c.name) for c in load_contracts()]
 
 
 def plan_batch(files_now: dict[str, str], cursor: dict[str, str]) -> list[str]:
@@ -56,8 +57,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
     contracts = load_contracts()
     target_of = {f: (c.name if (c := contract_for(landed_now[f].relative, contracts)) else UNCONTRACTED_KEY) for f in batch}
     # Embedded, one run loads the batch (one writer at a time anyway). Shared, one run per source:
-    # their ingestion steps append to different tables side by side (docs/architecture.md).
-    group = (lambda target: target.split("__", 1)[0]) if settings.shared is not None else (lambda target: "landing")
+    # their ingestion steps append to different tables side by side (docs/architecture.md); but the
+    # first load stays one run, as models (and their tests) of one source read other sources' tables.
+    per_source = settings.shared is not None and all(context.instance.get_latest_materialization_event(k) for k in CONTRACTED)
+    group = (lambda target: target.split("__", 1)[0]) if per_source else (lambda target: "landing")
     groups: dict[str, list[str]] = {}
     for f in batch:
         groups.setdefault(group(target_of[f]), []).append(f)
@@ -75,10 +78,6 @@ def _request(context: dg.SensorEvaluationContext, name: str, batch: list[str], f
     raw_keys = [raw_asset_key(t) for t in sorted({target_of[f] for f in batch})]
     graph = context.repository_def.asset_graph
     models = (dg.AssetSelection.assets(*raw_keys).downstream() & DBT_MODELS).resolve(graph)
-    # not the models that also read a raw table never loaded yet (another source's first batch,
-    # maybe in a run of its own): they would fail; automation builds them once their inputs exist
-    never_loaded = {k for k in raw_tables.keys - set(raw_keys) if context.instance.get_latest_materialization_event(k) is None}
-    models -= dg.AssetSelection.assets(*never_loaded).downstream().resolve(graph)
     # seeds those models read, the first time (a fresh warehouse has none yet)
     seeds = (dg.AssetSelection.assets(*models).upstream() & DBT_SEEDS).resolve(graph)
     models |= {k for k in seeds if context.instance.get_latest_materialization_event(k) is None}
