@@ -31,7 +31,7 @@ from analytics_platform.shared.processes import free_port
 
 # 120 days: the churn model needs 90 of history; scale 0.05 keeps the whole flow near 2 minutes.
 SCALE, DAYS = 0.05, 120
-LANDING_RUN_SECONDS, MODEL_SECONDS, STOP_SECONDS = 300, 300, 90
+LANDING_RUN_SECONDS, MODEL_SECONDS, STOP_SECONDS = 600, 300, 90  # timeouts, not timings: a loaded 2-core box is slow
 
 
 def read_env_file(path: Path) -> dict[str, str]:
