@@ -54,21 +54,24 @@ def _prepare_dbt() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def _recover_dead_runs() -> None:
-    """Before anything runs: close the runs a crash left behind and free their pool slots."""
+def _prepare_instance() -> None:
+    """Before anything runs: close the runs a crash left behind, free their pool slots, set pool limits."""
     import dagster as dg
 
     from analytics_platform.recovery import recover
+    from analytics_platform.resources import set_pool_limits
 
     with dg.DagsterInstance.get() as instance:
         recover(instance, log=lambda line: print(line, flush=True))
+        if limits := set_pool_limits(instance):
+            print("Pool limits: " + ", ".join(f"{pool} {limit}" for pool, limit in limits.items()), flush=True)
 
 
 def up(args: argparse.Namespace) -> int:
     if args.shared:
         return up_shared(args)
     _dagster_home()
-    _recover_dead_runs()
+    _prepare_instance()
     _ensure_sample_data(args.scale, args.days)
     _prepare_dbt()
     executable = str(Path(sys.executable).parent / "dagster")  # the venv's dagster, PATH or not

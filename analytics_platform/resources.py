@@ -24,9 +24,24 @@ def warehouse_pool(concern: str) -> str:
     catalog), each concern has a pool of its own (``warehouse_dbt``, ...), also limited to 1: writers
     of different concerns run side by side (different tables: concurrent commits succeed), while
     two steps of one concern, which rebuild the same tables and would conflict, never run at once.
-    Ingestion, maintenance and GDPR erasure keep ``WAREHOUSE_POOL`` in both modes (docs/architecture.md).
+    Ingestion's pool (``warehouse_ingest``) holds one slot per source (``SHARED_POOL_LIMITS``): runs of
+    different sources append to different tables side by side, while the run queue keeps one run
+    per source (dagster.yaml). Maintenance and GDPR erasure keep ``WAREHOUSE_POOL`` in both modes
+    (docs/architecture.md).
     """
     return f"{WAREHOUSE_POOL}_{concern}" if load_settings().shared is not None else WAREHOUSE_POOL
+
+
+SHARED_POOL_LIMITS = {f"{WAREHOUSE_POOL}_ingest": 4}  # the four sources: shop, web, marketing, experiments
+
+
+def set_pool_limits(instance: dg.DagsterInstance) -> dict[str, int]:
+    """Pools whose limit is not dagster.yaml's ``default_limit``, set on the instance (shared mode
+    only; the same as `dagster instance concurrency set <pool> <limit>`)."""
+    limits = SHARED_POOL_LIMITS if load_settings().shared is not None else {}
+    for pool, limit in limits.items():
+        instance.event_log_storage.set_concurrency_slots(pool, limit)
+    return limits
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -7,7 +7,8 @@ resources, dbt's profile (``dbt_project/profiles.yml``) and the command line all
 Which warehouse is one setting. Unset, the DuckLake is embedded: a SQLite catalog file and a
 Parquet folder under the state folder. With ``ANALYTICS_CATALOG_URL`` (a PostgreSQL URL) it is
 shared: the catalog in PostgreSQL, the data under ``ANALYTICS_DATA_URL`` (``s3://bucket/prefix/``)
-on the S3-compatible object store at ``ANALYTICS_S3_ENDPOINT``. Credentials come from the
+on the S3-compatible object store at ``ANALYTICS_S3_ENDPOINT``; ``ANALYTICS_LANDING_URL``
+(``s3://bucket/landing/``, optional) adds a landing prefix on that store. Credentials come from the
 environment only (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``PGPASSWORD`` or the URL's
 password) and never show in a repr, a log line or an error this module raises.
 
@@ -62,6 +63,7 @@ S3_ENDPOINT_VARIABLE = "ANALYTICS_S3_ENDPOINT"
 DAGSTER_URL_VARIABLE = "ANALYTICS_DAGSTER_URL"
 MLFLOW_URL_VARIABLE = "ANALYTICS_MLFLOW_URL"
 FILES_URL_VARIABLE = "ANALYTICS_FILES_URL"
+LANDING_URL_VARIABLE = "ANALYTICS_LANDING_URL"
 
 
 class SettingsError(ValueError):
@@ -200,6 +202,13 @@ class Settings:
     duckdb_memory_limit: str
     # None: the embedded warehouse (SQLite catalog + Parquet folder under ``warehouse_dir``).
     shared: SharedWarehouse | None = None
+    # Shared mode only: a landing prefix on the object store (``s3://bucket/landing/``), watched
+    # beside ``landing_dir``; rejected objects are copied to ``object_quarantine_url`` beside it.
+    landing_url: str | None = None
+
+    @property
+    def object_quarantine_url(self) -> str | None:
+        return quarantine_beside(self.landing_url) if self.landing_url else None
 
     @property
     def duckdb_temp_dir(self) -> Path:
@@ -264,5 +273,30 @@ def load_settings() -> Settings:
         datasets_dir=_path("ANALYTICS_DATASETS_DIR", PROJECT_ROOT / "datasets"),
         # dbt's profile reads the same variable with the same default.
         duckdb_memory_limit=os.environ.get("ANALYTICS_DUCKDB_MEMORY_LIMIT") or "900MB",
-        shared=_shared_warehouse(os.environ),
+        shared=(shared := _shared_warehouse(os.environ)),
+        landing_url=_landing_url(os.environ, shared),
     )
+
+
+def quarantine_beside(landing_url: str) -> str:
+    """``s3://bucket/quarantine/`` beside ``s3://bucket/landing/`` (the landing prefix's sibling)."""
+    return landing_url.rstrip("/").rsplit("/", 1)[0] + "/quarantine/"
+
+
+def _landing_url(env: os._Environ[str] | dict[str, str], shared: SharedWarehouse | None) -> str | None:
+    url = env.get(LANDING_URL_VARIABLE)
+    if not url:
+        return None
+    if shared is None:
+        raise SettingsError(f"{LANDING_URL_VARIABLE} needs the shared mode ({CATALOG_URL_VARIABLE}, {S3_ENDPOINT_VARIABLE}): "
+                            "the object store's endpoint and credentials are the warehouse's")
+    parts = urlsplit(url)
+    prefix = parts.path.strip("/")
+    if parts.scheme != "s3" or parts.netloc != shared.bucket or not prefix or prefix == "quarantine":
+        raise SettingsError(f"{LANDING_URL_VARIABLE} must be s3://{shared.bucket}/<prefix>/ (the warehouse's bucket, "
+                            "a prefix other than quarantine/)")
+    url = f"s3://{parts.netloc}/{prefix}/"
+    for variable, other in ((DATA_URL_VARIABLE, shared.data_url), (FILES_URL_VARIABLE, shared.files_url)):
+        if other.startswith(url) or url.startswith(other) or other.startswith(quarantine_beside(url)):
+            raise SettingsError(f"{LANDING_URL_VARIABLE} must not overlap {variable} ({other}) or its quarantine/ beside it")
+    return url

@@ -210,26 +210,62 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
     """
     settings = settings or load_settings()
     key = (describe(settings), read_only)
+    for attempt in (1, 2):
+        with _instances_lock:
+            base = _instances.get(key)
+            if base is None:
+                base = _instances[key] = _open(settings, read_only)
+        con = base.cursor()
+        try:
+            con.execute(f"USE {LAKE}")
+            return con
+        except duckdb.Error as error:
+            con.close()
+            if attempt == 2 or not _lost_catalog(settings, error):
+                raise
+    raise AssertionError("unreachable")
+
+
+# libpq's words for a catalog connection that died under an open DuckDB instance (server
+# restarted, failover, network cut); DuckDB does not reconnect it by itself. A COMMIT on such a
+# connection reports only its failed ROLLBACK, with no reason.
+_LOST_CATALOG = ("no connection to the server", "server closed the connection", "terminating connection",
+                 "could not receive data from server", "connection to server", 'Failed to execute query "ROLLBACK"')
+
+
+def _lost_catalog(settings: Settings, error: duckdb.Error) -> bool:
+    """Whether ``error`` says the shared catalog's connection died; if so, this process's instances
+    of that warehouse are dropped, so the next :func:`connect` opens a new one."""
+    if settings.shared is None or isinstance(error, WarehouseUnavailable) or not any(s in str(error) for s in _LOST_CATALOG):
+        return False
     with _instances_lock:
-        base = _instances.get(key)
-        if base is None:
-            base = _instances[key] = _open(settings, read_only)
-    con = base.cursor()
-    con.execute(f"USE {LAKE}")
-    return con
+        for mode in (True, False):
+            _instances.pop((describe(settings), mode), None)
+    return True
 
 
 @contextlib.contextmanager
 def session(settings: Settings | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of this process's instance for the block. In shared mode, when the catalog's
+    connection dies during the block, :class:`WarehouseUnavailable` names the catalog and the next
+    session opens a new instance (so a retried step reconnects)."""
+    settings = settings or load_settings()
     con = connect(settings, read_only)
     try:
         yield con
+    except duckdb.Error as error:
+        if not _lost_catalog(settings, error):
+            raise
+        raise WarehouseUnavailable(f"the DuckLake catalog at {settings.shared.catalog_url} ({CATALOG_URL_VARIABLE}) dropped "
+                                   f"the connection: {_first_line(error)}. Nothing of the open transaction was committed; "
+                                   "the next connection is a new one (run or retry the step once PostgreSQL answers)") from None
     finally:
         con.close()
 
 
 def is_retryable(error: BaseException) -> bool:
-    return isinstance(error, duckdb.Error) and any(s in str(error) for s in _RETRYABLE)
+    text = str(error)
+    return isinstance(error, duckdb.Error) and any(s in text for s in _RETRYABLE) and not any(s in text for s in _LOST_CATALOG)
 
 
 def with_retry(work: Callable[[], T], attempts: int = 8, what: str = "transaction") -> T:

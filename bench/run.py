@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench import machine, report
+from bench import machine, report, scale as scale_module
 from bench.procs import run_cmd
 from bench.scale import ROOT, ScaleRun, log
 
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not merge into bench/results/latest.json (by default, stages not run now keep their last results)")
     parser.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS.relative_to(ROOT)}")
     parser.add_argument("--report", type=Path, help="only render docs/BENCHMARKS.md from this results JSON")
+    parser.add_argument("--warehouse", choices=("embedded", "shared"), default="embedded",
+                        help="shared: every platform on a DuckLake of its own on PostgreSQL + SeaweedFS started for the run")
     args = parser.parse_args(argv)
     if args.report:
         DOCS.write_text(report.render(json.loads(args.report.read_text())))
@@ -71,11 +73,21 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stage(s) {sorted(unknown)}")
+    if args.warehouse == "shared":
+        from analytics_platform.shared.servers import shared_servers
+
+        with shared_servers() as servers:
+            scale_module.SHARED = servers
+            return _measure(args, stages)
+    return _measure(args, stages)
+
+
+def _measure(args: argparse.Namespace, stages: list[str]) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     previous = json.loads((RESULTS / "latest.json").read_text()) if (RESULTS / "latest.json").exists() else None
     started = dt.datetime.now(dt.UTC)
     results: dict = {"started": started.isoformat(timespec="seconds"), "machine": machine.describe(args.workdir),
-                     "stages": stages, "scales": {}}
+                     "stages": stages, "scales": {}, "warehouse": args.warehouse}
     probe = probe_platform(ScaleRun.env(args.workdir, args.workdir, args.workdir))
     results["platform"] = probe
     log(f"platform: {probe.get('assets')} assets, {probe.get('dbt_assets')} dbt assets {probe.get('reason', '')}")

@@ -13,8 +13,10 @@ import re
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
+from analytics_platform.shared.servers import SharedServers
 from bench.procs import Result, dir_size, run_cmd, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,12 @@ def _stage_result(result: Result, **extra) -> dict:
     if not result.ok:
         out["output_tail"] = result.output[-2500:]
     return out
+
+
+# Set by ``python -m bench --warehouse shared``: every platform of the run gets a DuckLake of its own
+# (database + data prefix) on these PostgreSQL + SeaweedFS servers instead of the embedded one.
+SHARED: SharedServers | None = None
+_LAKES: dict[str, str] = {}  # state folder → its lake's name
 
 
 class ScaleRun:
@@ -79,6 +87,7 @@ class ScaleRun:
         """(landing, state, dagster_home) of a clean platform holding the cold files (hard links)."""
         base = self.dir / name
         shutil.rmtree(base, ignore_errors=True)
+        _LAKES.pop(str(base / "state"), None)  # a clean platform: a new shared lake too
         landing, state, home = base / "landing", base / "state", base / "dagster_home"
         for p in self.cold_files:
             target = landing / p.relative_to(self.generated)
@@ -98,6 +107,8 @@ class ScaleRun:
         env.update(ANALYTICS_STATE_DIR=str(state), ANALYTICS_WAREHOUSE_DIR=str(state / "warehouse"),
                    ANALYTICS_LANDING_DIR=str(landing), DAGSTER_HOME=str(home), PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        if SHARED is not None:
+            env.update(SHARED.lake_env(_LAKES.setdefault(str(state), f"bench_{uuid.uuid4().hex[:12]}")))
         return env
 
     # --- stages ----------------------------------------------------------------------------------

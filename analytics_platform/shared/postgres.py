@@ -51,6 +51,7 @@ class Postgres:
     folder: Path
     process: ServerProcess
     password: str = field(repr=False)
+    run_as: str | None = None  # the system user it runs as (we are root)
 
     @property
     def url(self) -> str:
@@ -84,6 +85,13 @@ class Postgres:
 
     def stop(self) -> None:
         self.process.stop(signal.SIGINT)  # PostgreSQL's "fast" shutdown: roll back, then exit cleanly
+
+    def restart(self, timeout: float = 60) -> None:
+        """Stop, then start again on the same folder and port (what clients see of a server restart)."""
+        command = [str(arg) for arg in self.process.process.args]
+        self.stop()
+        self.process = start("PostgreSQL", command, self.folder / "postgres.log", user=self.run_as, secrets=(self.password,))
+        self.process.wait_until(self.is_ready, timeout, f"accepting connections on {self.host}:{self.port} again")
 
 
 def _run_as(user: str | None, command: list[str], what: str, secrets_: tuple[str, ...]) -> None:
@@ -148,7 +156,7 @@ def postgres(folder: Path | None = None, *, database: str = "lake", user: str = 
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         process = start("PostgreSQL", [str(bin_ / "postgres"), "-D", str(data), "-p", str(port), *options],
                         folder / "postgres.log", user=run_as, secrets=(password,))
-        server = Postgres(LOOPBACK, port, user, database, folder, process, password)
+        server = Postgres(LOOPBACK, port, user, database, folder, process, password, run_as)
         process.wait_until(server.is_ready, timeout, f"accepting connections on {LOOPBACK}:{port}")
         server.create_database(database)
         yield server

@@ -43,7 +43,7 @@ class Target:
 
 # The leading spaces of nested phases mark them in the results JSON (the report strips them).
 TARGETS = (
-    Target(f"{INGESTION}.assets", "scan_landing", "scan landing folder"),
+    Target(f"{INGESTION}.assets", "landed", "scan landing folder (and prefix)"),
     Target("analytics_platform.warehouse", "connect", "connect + attach DuckLake"),
     Target(f"{INGESTION}.ledger", "ensure_schema", "ensure schema (DDL)"),
     Target(f"{INGESTION}.ledger", "known_stats", "ledger reads"),

@@ -86,3 +86,25 @@ def test_password_in_the_url_works_and_stays_hidden(servers, shared_env, monkeyp
     with pytest.raises(SettingsError) as bad:
         load_settings()
     assert password not in str(bad.value)
+
+
+def test_postgres_restart_under_an_open_warehouse_is_named_and_the_next_session_reconnects(servers, shared_env):
+    """A long-lived process (a code server, a run's step) keeps its DuckDB instance. When the
+    catalog's PostgreSQL restarts in the middle of a session, that session fails naming the catalog
+    and commits nothing; the next session reconnects by itself (before: every later session of the
+    process failed with the dead connection)."""
+    settings = load_settings()
+    with warehouse.session(settings) as con:
+        con.execute("CREATE TABLE main.survives AS SELECT range AS id FROM range(3)")
+    with pytest.raises(warehouse.WarehouseUnavailable) as caught, warehouse.session(settings) as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("INSERT INTO main.survives VALUES (99)")
+        servers.postgres.restart()
+        con.execute("INSERT INTO main.survives VALUES (100)")
+        con.execute("COMMIT")
+    message = str(caught.value)
+    assert "ANALYTICS_CATALOG_URL" in message and f":{servers.postgres.port}/" in message, message
+    assert not any(secret in message for secret in secrets_of(shared_env))
+    with warehouse.session(settings) as con:
+        con.execute("INSERT INTO main.survives VALUES (3)")
+        assert con.execute("SELECT list(id ORDER BY id) FROM main.survives").fetchone()[0] == [0, 1, 2, 3]

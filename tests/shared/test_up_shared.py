@@ -31,7 +31,7 @@ from analytics_platform.shared.processes import free_port
 
 # 120 days: the churn model needs 90 of history; scale 0.05 keeps the whole flow near 2 minutes.
 SCALE, DAYS = 0.05, 120
-LANDING_RUN_SECONDS, MODEL_SECONDS, STOP_SECONDS = 240, 300, 90
+LANDING_RUN_SECONDS, MODEL_SECONDS, STOP_SECONDS = 600, 300, 90  # timeouts, not timings: a loaded 2-core box is slow
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -121,6 +121,8 @@ def test_up_shared_keeps_runs_marts_and_models_on_the_servers(up_shared, monkeyp
     materialized = {row[0] for row in psql(env, dagster_db, f"SELECT asset_key FROM event_logs WHERE run_id = '{run_id}' "
                                                             "AND dagster_event_type = 'ASSET_MATERIALIZATION'")}
     assert any("fct_daily_revenue" in key for key in materialized) and any("orders" in key and "raw" in key for key in materialized)
+    # ingestion's pool holds a slot per source (set by `up`): later batches' runs, one per source, load side by side
+    assert psql(env, dagster_db, "SELECT \"limit\" FROM concurrency_limits WHERE concurrency_key = 'warehouse_ingest'") == [["4"]]
     # recovery can tell this machine's runs in the shared instance (the warehouse resource tags them)
     assert psql(env, dagster_db, f"SELECT value FROM run_tags WHERE run_id = '{run_id}' AND key = 'analytics/host'") == [[socket.gethostname()]]
     home = state / "dagster-shared"

@@ -15,10 +15,10 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion.checks import raw_asset_key, run_table_checks, table_check_specs
 from analytics_platform.defs.ingestion.contracts import UNCONTRACTED_SCHEMA, Contract, load_contracts
-from analytics_platform.defs.ingestion.files import scan_landing
 from analytics_platform.defs.ingestion.ledger import loads_since
 from analytics_platform.defs.ingestion.loader import UNCONTRACTED_KEY, IngestReport, ingest
-from analytics_platform.resources import WAREHOUSE_POOL, WarehouseResource
+from analytics_platform.defs.ingestion.objects import fetched, landed
+from analytics_platform.resources import WarehouseResource, warehouse_pool
 
 GROUP = "ingestion"
 CONTRACT_CHECK = "contract_conformity"
@@ -82,7 +82,7 @@ def build_raw_assets() -> dg.AssetsDefinition:
         specs=specs,
         check_specs=check_specs,
         can_subset=True,
-        pool=WAREHOUSE_POOL,
+        pool=warehouse_pool("ingest"),
         op_tags={"analytics/ingestion": "landing"},
         # Loads are idempotent (ledger), so a step that lost a catalog race beyond the in-step
         # retries is simply run again.
@@ -90,14 +90,15 @@ def build_raw_assets() -> dg.AssetsDefinition:
     )
     def raw_tables(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource) -> Iterator[Any]:
         settings = warehouse.settings
-        files = scan_landing(settings.landing_dir, config.settle_seconds)
+        files = landed(settings, config.settle_seconds)
         if config.files:
             wanted_files = set(config.files)
-            files = [f for f in files if f.relative in wanted_files]
+            files = [f for f in files if f.source in wanted_files]
         wanted = {key.path[-1] for key in context.selected_asset_keys}
         context.log.info(f"{len(files)} landed file(s) to consider for {sorted(wanted)}")
         with warehouse.connect() as con:
-            report = ingest(con, files, contracts, settings.quarantine_dir, context.run_id, wanted, context.log.info)
+            with fetched(con, files, settings) as local:
+                report = ingest(con, local, contracts, settings.quarantine_dir, context.run_id, wanted, context.log.info)
             yield from _results(context, report)
             unchanged = [c for c in contracts if c.name not in report.targets()]
             recovered = yield from _without_new_files(context, con, unchanged, config.every_table)

@@ -27,10 +27,16 @@ def is_candidate(name: str) -> bool:
 
 @dataclass(frozen=True)
 class LandedFile:
-    path: Path
-    relative: str  # POSIX path relative to the landing folder
+    path: Path  # where it is read: the landed file, or the local copy of a landed object
+    relative: str  # POSIX path relative to the landing folder (or prefix): what contracts match
     size: int
     mtime_ns: int
+    root: str = ""  # "": the landing folder; else the object-store prefix it came from (s3://bucket/landing/)
+
+    @property
+    def source(self) -> str:
+        """Its name in the ledger, the cursor and ``_source_file``: unique across landing places."""
+        return self.root + self.relative
 
 
 def scan_landing(landing: Path, settle_seconds: float = 2.0) -> list[LandedFile]:

@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
     file_hash VARCHAR, source_file VARCHAR, target_table VARCHAR, reason_code VARCHAR,
     reason VARCHAR, details VARCHAR, quarantine_path VARCHAR, run_id VARCHAR, quarantined_at TIMESTAMP
 );
+-- The rejected version's size and time: an object left in its landing prefix is not read again.
+ALTER TABLE meta.quarantine ADD COLUMN IF NOT EXISTS size_bytes BIGINT;
+ALTER TABLE meta.quarantine ADD COLUMN IF NOT EXISTS mtime_ns BIGINT;
 {ERASURES_DDL}"""
 
 
@@ -68,6 +71,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...
         for c in contracts
     )
     with_retry(lambda: con.execute(DDL + tables), what="creating warehouse tables")
+
+
+def handled_stats(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int, int]]:
+    """(file, size, mtime) of versions loaded or quarantined: nothing more to do with them."""
+    rows = con.execute("SELECT source_file, size_bytes, mtime_ns FROM meta.ingest_ledger UNION "
+                       "SELECT source_file, size_bytes, mtime_ns FROM meta.quarantine").fetchall()
+    return {(f, s, m) for f, s, m in rows}
 
 
 def loaded_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -60,9 +60,9 @@ class Pending:
         loaded_at = f"{quote_literal(now.isoformat(sep=' '))}::TIMESTAMP AS _loaded_at"
         if self.path_column is None:
             (m,) = self.members
-            lineage = f"{quote_literal(m.file.relative)} AS _source_file, {quote_literal(m.fp.sha256)} AS _file_hash"
+            lineage = f"{quote_literal(m.file.source)} AS _source_file, {quote_literal(m.fp.sha256)} AS _file_hash"
             return f"SELECT {self.staged.select_sql}, {lineage}, {loaded_at} FROM {self.staged.name}"
-        files = ", ".join(f"({quote_literal(str(m.file.path))}, {quote_literal(m.file.relative)}, {quote_literal(m.fp.sha256)})" for m in self.members)
+        files = ", ".join(f"({quote_literal(str(m.file.path))}, {quote_literal(m.file.source)}, {quote_literal(m.fp.sha256)})" for m in self.members)
         return (
             f"SELECT {self.staged.select_sql}, f._source_file, f._file_hash, {loaded_at} FROM {self.staged.name} "
             f"JOIN (VALUES {files}) f(_path, _source_file, _file_hash) ON {self.path_column} = f._path"
@@ -143,17 +143,17 @@ def ingest(
         target = contract.name if contract else UNCONTRACTED_KEY
         if wanted is not None and target not in wanted:
             continue
-        if (file.relative, file.size, file.mtime_ns) in known:
+        if (file.source, file.size, file.mtime_ns) in known:
             continue  # unchanged since it was loaded: nothing to do, nothing to report
         try:
             fp = fingerprint(file.path)
         except OSError as error:
-            report.deferred.append({"file": file.relative, "error": str(error)})
-            log(f"deferred {file.relative}: {error}")
+            report.deferred.append({"file": file.source, "error": str(error)})
+            log(f"deferred {file.source}: {error}")
             continue
         if fp.sha256 in seen:
-            report.duplicates[target].append({"file": file.relative, "file_hash": fp.sha256})
-            log(f"duplicate {file.relative}: content already loaded, skipped")
+            report.duplicates[target].append({"file": file.source, "file_hash": fp.sha256})
+            log(f"duplicate {file.source}: content already loaded, skipped")
             continue
         seen.add(fp.sha256)
         by_target[target].append((file, fp))
@@ -204,7 +204,7 @@ def _stage_chunk(con, chunk, target, contract, counter, quarantine_dir, run_id, 
         except Rejected as rejected:
             record = quarantine_file(con, file, fp.sha256, file_table, rejected, quarantine_dir, run_id)
             report.quarantined[target].append(record)
-            log(f"quarantined {file.relative}: {rejected.code}: {rejected.message}")
+            log(f"quarantined {file.source}: {rejected.code}: {rejected.message}")
             continue
         units.append(Pending(target, file_table, contract, staged, [Member(file, fp, expected)]))
     return units
@@ -238,13 +238,13 @@ def _misfit(con: duckdb.DuckDBPyConnection, u: Pending) -> str | None:
 def _replace_previous(c: duckdb.DuckDBPyConnection, m: Member, current, now: datetime) -> int:
     """A corrected re-delivery (same name, new content) replaces the version before. Returns
     the new version number."""
-    previous = current.get(m.file.relative)
+    previous = current.get(m.file.source)
     if not previous:
         return 1
-    c.execute(f"DELETE FROM {previous[2]} WHERE _source_file = ?", [m.file.relative])
+    c.execute(f"DELETE FROM {previous[2]} WHERE _source_file = ?", [m.file.source])
     c.execute(
         "UPDATE meta.ingest_ledger SET status = 'superseded', superseded_at = ? WHERE source_file = ? AND status = 'loaded'",
-        [now, m.file.relative],
+        [now, m.file.source],
     )
     return previous[1] + 1
 
@@ -271,7 +271,7 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
     contracted = units[0].contract is not None
     for batch in ([units] if contracted else [[u] for u in units]):
         def body(c: duckdb.DuckDBPyConnection, batch: list[Pending] = batch) -> tuple[dict[str, int], erasure_filter.Filtered]:
-            versions = {m.file.relative: _replace_previous(c, m, current, now) for u in batch for m in u.members}
+            versions = {m.file.source: _replace_previous(c, m, current, now) for u in batch for m in u.members}
             filtered = erasure_filter.Filtered(" UNION ALL ".join(u.source_sql(now) for u in batch), {}, 0)
             if filter_erased:
                 filtered = erasure_filter.keep_erased_out(c, filtered.source_sql, run_id, now)
@@ -282,8 +282,8 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
             # One statement for all ledger rows (executemany costs ~5 ms per row here).
             left_out = filtered.suppressed
             c.execute("INSERT INTO meta.ingest_ledger VALUES " + ", ".join(
-                f"({quote_literal(m.fp.sha256)}, {quote_literal(m.file.relative)}, {quote_literal(u.table)}, {contracted}, 'loaded', "
-                f"{versions[m.file.relative]}, {m.rows}, {m.rows - left_out.get(m.fp.sha256, 0)}, 0, {m.fp.size}, {m.file.mtime_ns}, "
+                f"({quote_literal(m.fp.sha256)}, {quote_literal(m.file.source)}, {quote_literal(u.table)}, {contracted}, 'loaded', "
+                f"{versions[m.file.source]}, {m.rows}, {m.rows - left_out.get(m.fp.sha256, 0)}, 0, {m.fp.size}, {m.file.mtime_ns}, "
                 f"{quote_literal(readers.describe(u.staged.detected))}, {quote_literal(run_id)}, {quote_literal(now.isoformat(sep=' '))}::TIMESTAMP, NULL, "
                 f"{left_out.get(m.fp.sha256, 0)})"
                 for u in batch for m in u.members
@@ -306,11 +306,11 @@ def _commit(con, units: list[Pending], current, run_id: str, report: IngestRepor
             continue
         for u in batch:
             for m in u.members:
-                current[m.file.relative] = (m.fp.sha256, versions[m.file.relative], u.table)
+                current[m.file.source] = (m.fp.sha256, versions[m.file.source], u.table)
                 suppressed = filtered.suppressed.get(m.fp.sha256, 0)
                 report.loaded[u.target].append(
-                    {"file": m.file.relative, "file_hash": m.fp.sha256, "rows": m.rows - suppressed, "suppressed": suppressed,
-                     "version": versions[m.file.relative], "table": u.table, "detected": u.staged.detected}
+                    {"file": m.file.source, "file_hash": m.fp.sha256, "rows": m.rows - suppressed, "suppressed": suppressed,
+                     "version": versions[m.file.source], "table": u.table, "detected": u.staged.detected}
                 )
             con.execute(f"DROP TABLE IF EXISTS {u.staged.name}")
         report.erased_ids_learned[batch[0].target] += filtered.ids_learned
