@@ -24,6 +24,11 @@ damage the *run history* in ``$DAGSTER_HOME`` (never the warehouse, which is a s
 That is the trade for a local instance; set ``synchronous: FULL`` in dagster.yaml to undo it, and
 use Postgres storage for a shared deployment.
 
+The event log also keeps its connections open between events (``ReusingSqliteEventLogStorage``):
+a fresh engine and connection per event cost more than the write itself (6.8–9.4 ms an event
+against 2.5–3.2 ms, and 5.6–9.4 s against 2.6–4.1 s to create the landing run, side by side at
+load 10–13).
+
 The layout on disk is exactly Dagster's default (``DagsterSqliteStorage`` in ``$DAGSTER_HOME``).
 """
 
@@ -32,12 +37,20 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dagster._config import Field, StringSource
 from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import Pool
 
 from analytics_platform.settings import DAGSTER_URL_VARIABLE, service_url
@@ -58,14 +71,66 @@ def _set_synchronous(dbapi_connection, _record) -> None:
             return
 
 
+class ReusingSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log, keeping its connections open between events.
+
+    Dagster opens a new engine and connection for every event it stores (two or three per asset
+    check event: the run's database and the cross-run index), and closing one checkpoints the
+    WAL. This keeps one engine, with its pooled connection, for each of the ``KEEP`` databases
+    used last. A run database is checkpointed after each write all the same: Dagster's file
+    watcher (the UI's live run logs) reacts to changes of the ``<run_id>.db`` file, not of its WAL.
+    Same files, same transactions, same lock as Dagster's.
+    """
+
+    KEEP = 8
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engines.pop(shard, None)
+            if engine is None:
+                engine = create_engine(self.conn_string_for_shard(shard),
+                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+            self._engines[shard] = engine  # most recently used last
+            while len(self._engines) > self.KEEP:
+                self._engines.popitem(last=False)[1].dispose()
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+                if shard != INDEX_SHARD_NAME:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _dispose_engines(self) -> None:
+        with self._db_lock:
+            while self._engines:
+                self._engines.popitem()[1].dispose()
+
+    def wipe(self) -> None:
+        self._dispose_engines()  # wipe deletes the run databases
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
+        super().dispose()
+
+
 class LocalSqliteStorage(DagsterSqliteStorage):
-    """``DagsterSqliteStorage`` whose databases use ``PRAGMA synchronous=<level>``."""
+    """``DagsterSqliteStorage`` whose databases use ``PRAGMA synchronous=<level>``, its event log
+    reusing connections (``ReusingSqliteEventLogStorage``)."""
 
     def __init__(self, base_dir: str, synchronous: str = "OFF", inst_data: ConfigurableClassData | None = None):
         if synchronous not in LEVELS:
             raise ValueError(f"synchronous must be one of {LEVELS}, not {synchronous!r}")
         _LEVEL_BY_DIR[os.path.join(os.path.abspath(base_dir), "")] = synchronous
         super().__init__(base_dir, inst_data=inst_data)
+        self._event_log_storage = ReusingSqliteEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod
     def config_type(cls):

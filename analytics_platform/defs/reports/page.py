@@ -24,10 +24,10 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import plotly.graph_objects as go
-import plotly.io as pio
+if TYPE_CHECKING:  # plotly loads when a page is drawn, not with the definitions (every run process)
+    import plotly.graph_objects as go
 
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
 GOOD, BAD, WARN, MUTED, MAIN = "#54A24B", "#E45756", "#EECA3B", "#9D9D9D", "#4C78A8"
@@ -223,6 +223,8 @@ def _height(figure: go.Figure | dict[str, Any]) -> int:
 
 
 def _chart(chart: Chart, first: bool, index: int) -> str:
+    import plotly.io as pio
+
     div = pio.to_html(
         chart.figure, full_html=False, include_plotlyjs=first, config=PLOTLY_CONFIG,
         div_id=f"chart-{index}", default_width="100%", default_height=f"{_height(chart.figure)}px",

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import plotly.graph_objects as go
+import functools
+from typing import TYPE_CHECKING, Any
 
 from analytics_platform.defs.reports.page import CHART_HEIGHT, PLOTLY_TEMPLATE, esc
 
-# Built once: plotly validates a template dict on every figure otherwise.
-TEMPLATE = go.layout.Template(PLOTLY_TEMPLATE)
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 DAY_MS = 86_400_000
+
+
+@functools.cache
+def template() -> go.layout.Template:
+    """Built once: plotly validates a template dict on every figure otherwise. plotly loads here,
+    when a dashboard is drawn, not with the definitions (every run process loads those)."""
+    import plotly.graph_objects as go
+
+    return go.layout.Template(PLOTLY_TEMPLATE)
 
 
 def figure(title: str, height: int = CHART_HEIGHT, **layout: Any) -> go.Figure:
     """An empty figure with the page's template, a left-aligned title and a fixed height."""
-    fig = go.Figure(layout={"template": TEMPLATE, "height": height, "autosize": True,
+    import plotly.graph_objects as go
+
+    fig = go.Figure(layout={"template": template(), "height": height, "autosize": True,
                             "title": {"text": esc(title), "x": 0.01, "xanchor": "left", "font": {"size": 14}}})
     if layout:
         fig.update_layout(**layout)
