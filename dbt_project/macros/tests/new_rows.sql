@@ -31,7 +31,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Generic tests that judge each row on its own (or rows sharing a key, which arrive together). -#}
+{#- Generic tests that judge each row on its own, or the new rows among themselves (`unique`: a
+    new key twice; staging keeps one version per key and the incremental facts replace a rebuilt
+    key's rows, so a new row cannot repeat an older one there; the full suite checks all rows). -#}
 {% macro new_rows_tests() -%}
     {%- do return(['not_null', 'unique', 'accepted_values', 'relationships', 'expression_is_true',
         'unique_combination_of_columns']) -%}
