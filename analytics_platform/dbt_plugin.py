@@ -7,8 +7,8 @@ catalog of ``ANALYTICS_WAREHOUSE_DIR``; shared (``ANALYTICS_CATALOG_URL``), the 
 and the object store, with the secrets created from the environment, so the profile holds no
 path, address or credential. dbt-duckdb runs plugins' ``configure_connection`` before the
 profile's own ``attach`` list, whose one entry then only tells dbt-duckdb that ``lake`` is a
-DuckLake. It also creates the profile's ``temp_directory``:
-DuckDB creates only its last level, and a spill into a missing folder fails the query with an
+DuckLake. It sets DuckDB's ``memory_limit`` and ``temp_directory`` (the platform's own:
+``settings.py``) and creates that folder: DuckDB creates only its last level, and a spill into a missing folder fails the query with an
 IOException (which the profile's retries then turn into "transaction is aborted"). It puts
 the catalog in WAL mode when dbt is the first to open a warehouse (see ``warehouse.ensure_wal``).
 And a dbt that a platform run started dies with that run's process: when the run worker is
@@ -77,10 +77,13 @@ class Plugin(BasePlugin):
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         die_with_parent()
         config.setdefault("extension_directory", warehouse.extension_directory())
-        temp_directory = config.get("temp_directory")
-        if temp_directory:
-            Path(temp_directory).mkdir(parents=True, exist_ok=True)
         settings = load_settings()
+        # Here, not in the profile: what the profile renders is part of dbt's profile hash, and a
+        # parse is reused only under the same hash (a per-warehouse path there cost the first dbt
+        # run on each warehouse a full parse).
+        config.setdefault("memory_limit", settings.duckdb_memory_limit)
+        config.setdefault("temp_directory", str(settings.duckdb_temp_dir))
+        Path(config["temp_directory"]).mkdir(parents=True, exist_ok=True)
         take_writer_lock(settings, _command())
         if not settings.shared:
             warehouse.ensure_wal(settings.catalog_path)

@@ -36,6 +36,7 @@ SLOW_FIXTURES = {
 SLOW_TESTS = {
     "tests/test_warehouse.py::test_a_moved_warehouse_keeps_working": "runs `dbt show`",
     "tests/test_warehouse.py::test_one_memory_limit_for_the_platform_and_dbt": "runs `dbt show`",
+    "tests/transform/test_dbt_overhead.py::test_a_new_warehouse_reuses_the_installed_parse": "runs `dbt ls`",
 }
 
 

@@ -42,7 +42,8 @@ ASSETS = {
 }
 JOBS = ["churn_retrain", "dbt_build", "dbt_unit_tests", "export_marts", "gdpr_erase_customer", "warehouse_maintenance"]
 SENSORS = ["alert_on_check_failure", "alert_on_run_failure", "churn_retrain_sensor", "dbt_automation",
-           "downstream_automation", "landing_sensor", "run_recovery", "uncontracted_profile_sensor"]
+           "dbt_full_suite_after_change", "downstream_automation", "landing_sensor", "run_recovery",
+           "uncontracted_profile_sensor"]
 SCHEDULES = ["daily_dbt_build", "warehouse_maintenance_schedule", "weekly_dbt_full_refresh"]
 
 # The README's map: an asset's group names the folder its file is in...

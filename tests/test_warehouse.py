@@ -60,7 +60,7 @@ def test_a_moved_warehouse_keeps_working(tmp_path):
 
 
 def test_one_memory_limit_for_the_platform_and_dbt(tmp_path, monkeypatch):
-    """ANALYTICS_DUCKDB_MEMORY_LIMIT bounds the platform's DuckDB and dbt's (its profile reads it)."""
+    """ANALYTICS_DUCKDB_MEMORY_LIMIT bounds the platform's DuckDB and dbt's (the dbt plugin sets it)."""
     monkeypatch.setenv("ANALYTICS_DUCKDB_MEMORY_LIMIT", "300MB")
     settings = WarehouseResource(state_dir=str(tmp_path / "state")).settings
     con = warehouse.connect(settings)

@@ -1,5 +1,6 @@
 """What keeps a dbt step's fixed cost down (see ``defs/transform/project.py``): no ``dbt --version``
-subprocess, no in-process adapter, and a kept parse per warehouse."""
+subprocess, no in-process adapter, the installed parse reused on every warehouse, and a kept parse
+per warehouse."""
 
 from __future__ import annotations
 
@@ -54,6 +55,20 @@ def test_dbt_environment_passes_the_state_folder(tmp_path: Path, monkeypatch: py
     settings = load_settings()
     monkeypatch.delenv("ANALYTICS_STATE_DIR")
     with project.dbt_environment(settings):
-        # profiles.yml puts DuckDB's temp_directory under it
+        # the dbt plugin puts DuckDB's temp_directory under it
         assert os.environ["ANALYTICS_STATE_DIR"] == str(tmp_path)
     assert "ANALYTICS_STATE_DIR" not in os.environ
+
+
+def test_a_new_warehouse_reuses_the_installed_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The profile names no per-warehouse value (the plugin sets DuckDB's memory limit and spill
+    folder), so dbt's profile hash, part of its partial-parse check, is the same everywhere: the
+    first run on a new warehouse starts from the parse prepared at install, not a full parse."""
+    project.ensure_manifest()
+    monkeypatch.setenv("ANALYTICS_STATE_DIR", str(tmp_path / "state"))
+    settings = load_settings()
+    target = project.run_target_path(settings, "first")
+    with project.dbt_environment(settings):
+        project.dbt_resource().cli(["ls", "--select", "fct_orders"], target_path=target).wait()
+    log = (target / "dbt.log").read_text()
+    assert "Unable to do partial parsing" not in log, log[-3000:]

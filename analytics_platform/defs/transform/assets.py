@@ -9,7 +9,8 @@ small aggregates of them. ``full_refresh`` rebuilds the incremental facts from s
 
 dbt tests become asset checks; tests of severity ``error`` are blocking: dbt skips the models
 below a failing one and the step fails (an alert follows), ``warn`` tests only report. A subset
-run also runs the relationships tests of its models (:func:`relationships_test_selection`).
+run also runs the relationships tests of its models (:func:`relationships_test_selection`), and
+its row-level tests read only the rows loaded since the full suite last passed (``test_scope.py``).
 Tables' materializations carry their row count (``row_counts.py``).
 """
 
@@ -23,6 +24,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from pydantic import Field
 
+from analytics_platform.defs.transform import test_scope
 from analytics_platform.defs.transform.project import (
     DBT_PROJECT,
     dbt_environment,
@@ -94,13 +96,20 @@ def build_dbt_assets(manifest: Path, project: DbtProject) -> dg.AssetsDefinition
     ) -> Iterator[Any]:
         settings = warehouse.settings
         target = run_target_path(settings, f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}")
-        with dbt_environment(settings, context.run.run_id):
+        full_suite, started = not context.is_subset, test_scope.utc_now()
+        project_hash = test_scope.manifest_hash(manifest)
+        loaded_after = test_scope.loaded_after(settings, project_hash, full_suite)
+        if loaded_after:
+            context.log.info(f"row-level tests read the rows loaded after {loaded_after} (test_scope.py)")
+        with dbt_environment(settings, context.run.run_id, tests_loaded_after=loaded_after):
             args = dbt_build_args(config) + relationships_test_selection(context, manifest_json)
             invocation = dbt.cli(args, context=context, target_path=target)
         try:
             yield from with_row_counts(invocation.stream(), manifest_json, warehouse, context.log)
         finally:
             keep_partial_parse(settings, target)
+        if full_suite:  # reached only when no blocking test failed
+            test_scope.record_full_suite(settings, project_hash, started)
 
     return dbt_models
 

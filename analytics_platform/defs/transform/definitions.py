@@ -13,6 +13,7 @@ from analytics_platform.defs.transform.jobs import (
     daily_dbt_build_schedule,
     dbt_automation_sensor,
     dbt_build_job,
+    dbt_full_suite_after_change,
     weekly_full_refresh_schedule,
 )
 from analytics_platform.defs.transform.project import dbt_resource
@@ -22,6 +23,6 @@ defs = dg.Definitions(
     assets=with_code_references([dbt_models]),  # dbt keeps its own: each model's .sql
     jobs=[dbt_build_job, dbt_unit_tests, gdpr_erase_customer],
     schedules=[daily_dbt_build_schedule, weekly_full_refresh_schedule],
-    sensors=[dbt_automation_sensor],
+    sensors=[dbt_automation_sensor, dbt_full_suite_after_change],
     resources={"dbt": dbt_resource()},
 )

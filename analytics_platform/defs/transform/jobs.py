@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from analytics_platform.defs.transform import test_scope
 from analytics_platform.defs.transform.assets import dbt_models
+from analytics_platform.defs.transform.project import DBT_PROJECT
+from analytics_platform.resources import WarehouseResource
 
 DBT_SELECTION = dg.AssetSelection.assets(dbt_models)
 
@@ -16,7 +19,7 @@ dbt_build_job = dg.define_asset_job(
 
 # Daily at 03:00 UTC, after the night's deliveries: everything, incrementally (eager automation
 # already keeps marts current during the day; this run also refreshes the snapshot and runs
-# every test once a day even without new data).
+# every test once a day even without new data: the full suite, test_scope.py).
 daily_dbt_build_schedule = dg.ScheduleDefinition(
     name="daily_dbt_build",
     job=dbt_build_job,
@@ -47,3 +50,21 @@ dbt_automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=5,
     description="Materializes dbt models (and runs their checks) when their upstream data changed.",
 )
+
+
+@dg.sensor(
+    job=dbt_build_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Runs the full dbt suite (`dbt_build`) once after the dbt project or a contract changed.",
+)
+def dbt_full_suite_after_change(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """Runs after a load test only the rows loaded since the last full suite (``test_scope.py``),
+    and only while the project is the one that suite tested; after a change of a model, test,
+    macro or contract, this starts the full suite once (the run key is the project's hash). With
+    no full suite recorded yet (a new install) every run tests in full until the daily one."""
+    record = test_scope.last_full_suite(warehouse.settings)
+    project = test_scope.manifest_hash(DBT_PROJECT.manifest_path)
+    if record is None or record.get("project") == project:
+        return dg.SkipReason("the last full suite tested this project" if record else "no full suite yet")
+    return dg.RunRequest(run_key=f"full-suite-{project[:16]}")

@@ -40,6 +40,7 @@ from packaging import version
 
 from analytics_platform.defs.ingestion.contracts import CONTRACTS_DIR
 from analytics_platform.defs.transform.sources import write_sources
+from analytics_platform.defs.transform.test_scope import LOADED_AFTER_VARIABLE
 from analytics_platform.files import replaced_atomically
 from analytics_platform.settings import DBT_PARENT_PID_VARIABLE, DBT_PROJECT_DIR, DBT_RUN_ID_VARIABLE, Settings, environment, load_settings
 
@@ -99,11 +100,11 @@ def ensure_manifest() -> Path:
 
 
 @contextlib.contextmanager
-def dbt_environment(settings: Settings, run_id: str | None = None) -> Iterator[None]:
+def dbt_environment(settings: Settings, run_id: str | None = None, tests_loaded_after: str = "") -> Iterator[None]:
     """Environment of a dbt invocation: ``ANALYTICS_WAREHOUSE_DIR`` = the warehouse of ``settings``,
     ``ANALYTICS_STATE_DIR`` (DuckDB spills under it, see ``profiles.yml``), the DuckDB memory limit
-    the platform's own connections use, and cautious indirect
-    test selection.
+    the platform's own connections use, cautious indirect test selection, and the rows the
+    tests read (``tests_loaded_after``: ``test_scope.py``; empty = every row).
 
     ``DbtCliResource`` hands dbt a copy of ``os.environ`` when it starts the process, so the
     variables are set only around that call (under a lock: steps may share a process).
@@ -121,6 +122,7 @@ def dbt_environment(settings: Settings, run_id: str | None = None) -> Iterator[N
         DBT_PARENT_PID_VARIABLE: str(os.getpid()),
         # Named to an engineer's dbt that waits for this one (dbt_plugin.take_writer_lock).
         DBT_RUN_ID_VARIABLE: run_id or "",
+        LOADED_AFTER_VARIABLE: tests_loaded_after,
     }
     with _ENV_LOCK, environment(values):
         yield
