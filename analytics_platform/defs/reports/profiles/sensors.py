@@ -1,16 +1,21 @@
-"""New or changed uncontracted datasets → a partition each, and one run per change.
+"""New or changed uncontracted datasets → a partition each, and runs in two steps per change.
 
 The sensor lists the tables of ``lake.uncontracted`` with a fingerprint of their current files
 (from the ingestion ledger, see ``datasets.py``) and of their model YAML
-(``datasets/<dataset>.yml``, see ``dataset_models/target.py``). The cursor keeps, per dataset, the
-pair last requested; the run key is dataset + pair, so a retried tick never runs the same content
-twice. Changed files run the profile, the model, the dashboard and the contract; a changed (added,
-edited, removed) YAML alone runs only the model and the dashboard.
+(``datasets/<dataset>.yml``, see ``dataset_models/target.py``). Changed files first run the
+profile, the dashboard and the contract (``PROFILE_FIRST``): the dashboard is there in seconds and
+never waits for a model (training takes a minute or more, and 20 datasets landing together would
+queue behind each other's models). Once the stored profile is of the current files, a later tick
+runs the model and renders the dashboard again with it (``MODEL_ONLY``); a changed (added, edited,
+removed) YAML alone does the same. The cursor keeps, per dataset, the files and YAML last requested
+and the files the model was last requested for; the run key is dataset + that state, so a retried
+tick never runs the same content twice.
 """
 
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -18,11 +23,13 @@ import dagster as dg
 from analytics_platform import warehouse as lake
 from analytics_platform.defs.reports.dataset_models.assets import dataset_model
 from analytics_platform.defs.reports.dataset_models.target import spec_path
+from analytics_platform.defs.reports.profiles import store
 from analytics_platform.defs.reports.profiles.assets import CONTRACT_KEY, DASHBOARD_KEY, MODEL_KEY, PROFILE_KEY, profile_assets, uncontracted_datasets
 from analytics_platform.defs.reports.profiles.datasets import Dataset, list_datasets
 from analytics_platform.resources import WarehouseResource
+from analytics_platform.settings import Settings
 
-EVERYTHING = [PROFILE_KEY, MODEL_KEY, DASHBOARD_KEY, CONTRACT_KEY]
+PROFILE_FIRST = [PROFILE_KEY, DASHBOARD_KEY, CONTRACT_KEY]
 MODEL_ONLY = [MODEL_KEY, DASHBOARD_KEY]
 
 
@@ -33,26 +40,45 @@ def target_fingerprint(datasets_dir: Path, dataset: str) -> str:
         return "no-target-file"
 
 
-def plan(datasets: dict[str, Dataset], targets: dict[str, str], cursor: dict[str, str],
-         known_partitions: set[str]) -> tuple[list[str], dict[str, list[dg.AssetKey]]]:
-    """(partitions to add, dataset → the assets to run for it)."""
+def plan(datasets: dict[str, Dataset], targets: dict[str, str], cursor: dict[str, str], known_partitions: set[str],
+         profiled: Callable[[str], str | None]) -> tuple[list[str], dict[str, list[dg.AssetKey]], dict[str, str]]:
+    """(partitions to add, dataset → the assets to run for it, the new cursor). ``profiled(name)``:
+    the files fingerprint of the dataset's stored profile, once its dashboard is rendered from it."""
     new_partitions = sorted(set(datasets) - known_partitions)
     runs: dict[str, list[dg.AssetKey]] = {}
+    state: dict[str, str] = {}
     for name in sorted(datasets):
-        data, _, target = cursor.get(name, "").partition("/")
-        if data != datasets[name].fingerprint:
-            runs[name] = EVERYTHING
-        elif target != targets[name]:
+        data, target, *rest = cursor.get(name, "").split("/") + [""]
+        modelled = rest[0] if len(rest) > 1 else data  # a cursor of before: the model ran in the profile's run
+        current = datasets[name].fingerprint
+        if data != current:
+            runs[name], modelled = PROFILE_FIRST, ""
+        elif modelled != current and profiled(name) == current:
+            runs[name], modelled = MODEL_ONLY, current
+        elif modelled == current and target != targets[name]:
             runs[name] = MODEL_ONLY
-    return new_partitions, runs
+        state[name] = f"{current}/{targets[name]}/{modelled}"
+    return new_partitions, runs, state
+
+
+def profiled_files(settings: Settings, dataset: str) -> str | None:
+    """The files fingerprint of the stored profile, once the dashboard is rendered from it (so the
+    model's run, which renders the dashboard again, never races the profile run's own render)."""
+    try:
+        if store.artifact_path(settings, dataset, ".html").stat().st_mtime < store.artifact_path(settings, dataset, store.PROFILE).stat().st_mtime:
+            return None
+    except FileNotFoundError:
+        return None
+    profile = store.load(settings, dataset)
+    return profile.get("fingerprint") if profile else None
 
 
 @dg.sensor(
     name="uncontracted_profile_sensor",
-    description="Adds a partition per uncontracted dataset and profiles it (profile, model, dashboard, suggested contract) "
-    "whenever its files change; re-runs its model and dashboard when its `datasets/<dataset>.yml` changes.",
+    description="Adds a partition per uncontracted dataset and profiles it (profile, dashboard, suggested contract) whenever "
+    "its files change, then runs its model and renders the dashboard again; re-runs both when its `datasets/<dataset>.yml` changes.",
     target=[*profile_assets, dataset_model],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def uncontracted_profile_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult | dg.SkipReason:
@@ -64,10 +90,9 @@ def uncontracted_profile_sensor(context: dg.SensorEvaluationContext, warehouse: 
     targets = {name: target_fingerprint(settings.datasets_dir, name) for name in datasets}
     cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     known = set(context.instance.get_dynamic_partitions(uncontracted_datasets.name or ""))
-    new_partitions, runs = plan(datasets, targets, cursor, known)
+    new_partitions, runs, state = plan(datasets, targets, cursor, known, lambda name: profiled_files(settings, name))
     if not new_partitions and not runs:
         return dg.SkipReason(f"{len(datasets)} uncontracted dataset(s), none new or changed")
-    state = {name: f"{d.fingerprint}/{targets[name]}" for name, d in datasets.items()}
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
