@@ -270,10 +270,12 @@ def stage_burst(work: Path, shop_events) -> dict:
         except Exception:  # noqa: BLE001 - no warehouse yet, or a commit under way: poll again
             return set()
 
-    pending = set(names)
+    pending, first_seen = set(names), {}
 
-    def done() -> bool:
-        pending.difference_update({n for n in pending if store.artifact_path(settings, n, ".html").exists()})
+    def done() -> bool:  # every dataset's first dashboard (the model's run renders it again later)
+        for name in [n for n in pending if store.artifact_path(settings, n, ".html").exists()]:
+            first_seen[name] = time.time()
+            pending.discard(name)
         return not pending or not (pending - quarantined())
 
     load = machine.load_average()
@@ -286,8 +288,12 @@ def stage_burst(work: Path, shop_events) -> dict:
         path = store.artifact_path(settings, name, ".html")
         if path.exists():
             pages[name] = {"bytes": path.stat().st_size, "offline_problems": offline_problems(path.read_text(encoding="utf-8")),
-                           "ready_after": round(path.stat().st_mtime - out["dropped_at"], 1) if out.get("dropped_at") else None}
+                           "first_after": round(first_seen[name] - out["dropped_at"], 1) if name in first_seen and out.get("dropped_at") else None,
+                           "last_after": round(path.stat().st_mtime - out["dropped_at"], 1) if out.get("dropped_at") else None}
     out["dashboards"] = pages
+    if pages:  # the largest page (a model's charts too) opened offline in a browser
+        largest = max(pages, key=lambda n: pages[n]["bytes"])
+        out["chromium_offline_largest"] = {"dataset": largest, **rendered_offline(store.artifact_path(settings, largest, ".html"))}
     runs = [r for r in out["runs"] if r["tags"].get("analytics/report") == "profile"]
     out["profile_runs"] = summary(runs)
     out["profile_runs"]["with_profile"] = len([r for r in runs if "reports/dataset_profile" in r["assets"]])
