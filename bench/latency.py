@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.procs import Sampler
@@ -95,8 +96,9 @@ def _ledger_has(settings, files: list[str]) -> bool:
 
 def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], drop_root: Path, settings,
             mart: str = "marts.fct_orders", settle_timeout: float = 600, refresh_timeout: float = 600,
-            log_dir: Path | None = None) -> dict:
-    """Start ``dagster dev``, wait for a steady state, drop ``drop`` into landing, time the refresh."""
+            log_dir: Path | None = None, done: Callable[[], bool] | None = None) -> dict:
+    """Start ``dagster dev``, wait for a steady state, drop ``drop`` into landing, time the refresh:
+    ``mart`` growing, or, when given, ``done()`` turning true (mark ``done``; ``bench/any_dataset.py``)."""
     port = free_port()
     root = Path(__file__).resolve().parent.parent
     cmd = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(root / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
@@ -131,7 +133,8 @@ def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], dr
             time.sleep(1)
         result["steady_after_seconds"] = round(time.monotonic() - started, 1)
         known_runs = {r.run_id for r in instance.get_runs(limit=1000)}
-        before = _mart_count(settings, mart)
+        before = None if done else _mart_count(settings, mart)
+        goal = "done" if done else "mart_refreshed"
         # The drop: files written beside the landing folder, then renamed in together.
         staging = landing.parent / f".{landing.name}-incoming"
         staging.mkdir(exist_ok=True)
@@ -145,17 +148,19 @@ def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], dr
             (landing / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / rel, landing / rel)
         t0 = time.time()
-        marks: dict[str, float | None] = {"ingested": None, "mart_refreshed": None, "all_runs_done": None}
+        marks: dict[str, float | None] = {"ingested": None, goal: None, "all_runs_done": None}
         quiet_since = None  # "all runs done": no run active for longer than an automation tick (15 s)
         while time.time() - t0 < refresh_timeout:
             elapsed = time.time() - t0
             if marks["ingested"] is None and _ledger_has(settings, relatives):
                 marks["ingested"] = round(elapsed, 2)
-            if marks["mart_refreshed"] is None:
+            if marks[goal] is None and done is not None and done():
+                marks[goal] = round(elapsed, 2)
+            elif marks[goal] is None and done is None:
                 count = _mart_count(settings, mart)
                 if count is not None and before is not None and count > before:
-                    marks["mart_refreshed"] = round(elapsed, 2)
-            if marks["mart_refreshed"] is not None:
+                    marks[goal] = round(elapsed, 2)
+            if marks[goal] is not None:
                 if _active_runs(instance):
                     quiet_since = None
                 elif quiet_since is None:
@@ -166,8 +171,10 @@ def measure(env: dict[str, str], home: Path, landing: Path, drop: list[Path], dr
             time.sleep(0.25)
         result.update(marks)
         result["files_dropped"] = len(relatives)
-        result["mart"] = mart
-        result["mart_rows"] = [before, _mart_count(settings, mart)]
+        result["dropped_at"] = t0
+        if done is None:
+            result["mart"] = mart
+            result["mart_rows"] = [before, _mart_count(settings, mart)]
         result["runs"] = _runs_after(instance, known_runs, t0)
     finally:
         result["peak_rss_mib"] = sampler.stop()

@@ -29,7 +29,8 @@ TARGET_SECONDS = 60.0
 DATASET = "web_events"
 
 
-def land(landing: Path, rows: int) -> int:
+def events(rows: int):
+    """The sample shop's web events with their session and product (the first ``rows``): a polars frame."""
     import polars as pl
 
     from analytics_platform.sample_data.generate import generate
@@ -45,10 +46,15 @@ def land(landing: Path, rows: int) -> int:
         .drop("started_at")
         .head(rows)
     )
+    return events
+
+
+def land(landing: Path, rows: int) -> int:
+    frame = events(rows)
     path = landing / DATASET / f"{DATASET}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    events.write_parquet(path)
-    return events.height
+    frame.write_parquet(path)
+    return frame.height
 
 
 def main(argv: list[str] | None = None) -> int:

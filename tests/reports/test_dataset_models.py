@@ -37,7 +37,7 @@ from analytics_platform.defs.reports.dataset_models.assets import dataset_model
 from analytics_platform.defs.reports.dataset_models.target import TargetError, choose
 from analytics_platform.defs.reports.profiles import store
 from analytics_platform.defs.reports.profiles.assets import DASHBOARD_KEY, MODEL_KEY, PARTITIONS_NAME, dataset_dashboard, dataset_profile
-from analytics_platform.defs.reports.profiles.sensors import EVERYTHING, MODEL_ONLY, uncontracted_profile_sensor
+from analytics_platform.defs.reports.profiles.sensors import EVERYTHING, MODEL_ONLY, PROFILE_FIRST, uncontracted_profile_sensor
 from analytics_platform.resources import WarehouseResource
 from analytics_platform.settings import MlflowStore
 from tests.reports.profile_datasets import PLOTLY_DATA, RUN_CONFIG
@@ -282,12 +282,38 @@ def test_asset_metadata_and_dashboard_section(built: dict[str, Any]) -> None:
         go.Figure(chart.figure)  # valid against plotly's schema
 
 
+def test_a_dashboard_shows_the_model_of_its_own_files_only(built: dict[str, Any]) -> None:
+    """The dashboard is rendered before the model of new files is trained: a model of the files before is not shown."""
+    from analytics_platform.defs.reports.profiles.dashboard import build_page
+
+    profile, model = store.load(built["warehouse"].settings, "diabetes"), built["results"]["diabetes"]
+    assert model["status"] == "trained" and model["fingerprint"] == profile["fingerprint"]
+
+    def model_section(m: dict[str, Any] | None) -> Any:
+        return next(s for s in build_page(profile, m).sections if s.title == "Model")
+
+    assert model_section(model).kpis  # target, best model, CV score, rows
+    older = model_section({**model, "fingerprint": "files-before"})
+    assert not older.kpis and "No model analysis for this dataset yet" in older.blocks[0].items[0]
+
+
 def test_sensor_runs_the_model_and_reruns_it_when_the_yaml_changes(built: dict[str, Any]) -> None:
     tick = built["tick"]
-    assert all(list(r.asset_selection) == EVERYTHING for r in tick.run_requests)
+    selections = {r.partition_key: list(r.asset_selection) for r in tick.run_requests}
+    # A YAML (gapminder, iris) or a column named `target` (the scikit-learn frames): the model may train, the
+    # dashboard goes first. tips has neither: its model (no target) runs with the profile.
+    assert {n for n, keys in selections.items() if keys == PROFILE_FIRST} == set(built["files"]) - {"tips"}
+    assert selections["tips"] == EVERYTHING
+    # Profile and dashboard stored: the next tick runs the model (and the dashboard again), once. Here the fixture's
+    # runs did all steps; those whose model failed (a YAML naming a bad target) have no dashboard.
+    context = dg.build_sensor_context(instance=built["instance"], resources=built["resources"], cursor=tick.cursor)
+    models = uncontracted_profile_sensor(context)
+    assert isinstance(models, dg.SensorResult)
+    rendered = sorted(n for n, run in built["runs"].items() if run.success and n != "tips")
+    assert len(rendered) >= 4 and sorted((r.partition_key, list(r.asset_selection)) for r in models.run_requests) == [(n, MODEL_ONLY) for n in rendered]
     (built["datasets_dir"] / "tips.yml").write_text("target: tip\n")
     try:
-        context = dg.build_sensor_context(instance=built["instance"], resources=built["resources"], cursor=tick.cursor)
+        context = dg.build_sensor_context(instance=built["instance"], resources=built["resources"], cursor=models.cursor)
         again = uncontracted_profile_sensor(context)
         assert isinstance(again, dg.SensorResult)
         assert [(r.partition_key, list(r.asset_selection)) for r in again.run_requests] == [("tips", MODEL_ONLY)]

@@ -1,5 +1,5 @@
 """The profile assets as the platform runs them: the sensor adds a partition per uncontracted
-dataset and requests one run per change; each run leaves the metadata the UI shows."""
+dataset and requests one run per change (then one for its model); each run leaves the metadata the UI shows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import dagster as dg
 
 from analytics_platform.defs.ingestion.assets import raw_tables
 from analytics_platform.defs.reports.profiles.assets import MODEL_KEY, PARTITIONS_NAME, profile_assets
-from analytics_platform.defs.reports.profiles.sensors import EVERYTHING, uncontracted_profile_sensor
+from analytics_platform.defs.reports.profiles.sensors import EVERYTHING, MODEL_ONLY, PROFILE_FIRST, uncontracted_profile_sensor
 from analytics_platform.resources import WarehouseResource
 from tests.reports.profile_datasets import ALL, RUN_CONFIG, N
 
@@ -20,10 +20,20 @@ def test_sensor_adds_a_partition_per_dataset_and_requests_one_run_each(profiled:
     result = profiled["sensor_result"]
     assert sorted(profiled["added"]) == sorted(ALL)
     assert sorted(r.partition_key for r in result.run_requests) == sorted(ALL)
-    assert all(list(r.asset_selection) == EVERYTHING for r in result.run_requests)  # profile, model, dashboard, contract
-    assert set(EVERYTHING) == {a.key for a in profile_assets} | {MODEL_KEY}
-    # Nothing changed: the next tick (with the cursor) skips; a new file re-profiles only its dataset.
+    selections = {r.partition_key: list(r.asset_selection) for r in result.run_requests}
+    # breast_cancer has a column named `target`: its model may train, so profile, dashboard and contract run first;
+    # tips has none (nor a YAML): its model is one sentence, in the same run.
+    assert selections["breast_cancer"] == PROFILE_FIRST and selections["tips"] == EVERYTHING
+    assert all(keys in (PROFILE_FIRST, EVERYTHING) for keys in selections.values())
+    assert set(PROFILE_FIRST) == {a.key for a in profile_assets} and set(EVERYTHING) == set(PROFILE_FIRST) | {MODEL_KEY}
+    # The next tick runs the model (and the dashboard again) of each dataset run PROFILE_FIRST whose profile and
+    # dashboard are stored (the fixture ran only some); with that requested and nothing changed, the tick after skips.
     context = dg.build_sensor_context(instance=profiled["instance"], resources=profiled["resources"], cursor=result.cursor)
+    models = uncontracted_profile_sensor(context)
+    assert isinstance(models, dg.SensorResult)
+    expected = sorted(n for n in profiled["materializations"] if selections[n] == PROFILE_FIRST)
+    assert "breast_cancer" in expected and [(r.partition_key, list(r.asset_selection)) for r in models.run_requests] == [(n, MODEL_ONLY) for n in expected]
+    context = dg.build_sensor_context(instance=profiled["instance"], resources=profiled["resources"], cursor=models.cursor)
     assert isinstance(uncontracted_profile_sensor(context), dg.SkipReason)
 
 

@@ -111,10 +111,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint
             raise Rejected("undecodable", f"JSON must be UTF-8; this file looks like {fp.encoding}.")
         return readers.stage_ndjson(con, file, stage, contract)
     if kind in ("csv", "tsv", "txt"):
-        staged = readers.stage_csv(con, file, fp, stage, contract)
-        if contract is None:
-            readers.infer_csv_types(con, file, stage, staged)
-        return staged
+        return readers.stage_csv(con, file, fp, stage, contract)  # uncontracted: types inferred as it reads
     raise Rejected("unsupported_format", f"No reader for '.{kind}' files (csv, tsv, parquet, ndjson are read).")
 
 

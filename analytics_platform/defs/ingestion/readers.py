@@ -117,9 +117,15 @@ def _header_split(file: LandedFile, encoding: str, expected: list[str]) -> tuple
     return None
 
 
-def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage: str, dialect: dict[str, Any], path_column: str | None = None) -> None:
-    """Strict, explicit read of ``file`` (or a SQL list of paths) as text columns."""
-    columns = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}"
+def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage: str, dialect: dict[str, Any], path_column: str | None = None,
+                  typed: bool = False) -> None:
+    """Strict, explicit read of ``file`` (or a SQL list of paths) as text columns; ``typed`` (uncontracted
+    files): the same strict read with the dialect given, column types inferred by DuckDB from every row
+    (one pass less than reading text and re-reading typed: a third of a 100 MB file's load)."""
+    if typed:
+        columns = f"names=[{', '.join(quote_literal(c) for c in dialect['columns'])}], sample_size=-1"
+    else:
+        columns = "columns={" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in dialect["columns"]) + "}, auto_detect=false"
     options = [
         f"delim={quote_literal(dialect['delimiter'])}",
         f"quote={quote_literal(dialect['quote'] or '')}",
@@ -127,8 +133,8 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage:
         f"header={'true' if dialect['has_header'] else 'false'}",
         f"skip={int(dialect['skip_rows'])}",
         f"encoding={quote_literal(dialect['encoding'])}",
-        f"columns={columns}",
-        "auto_detect=false, strict_mode=true, null_padding=false, parallel=true",
+        columns,
+        "strict_mode=true, null_padding=false, parallel=true",
     ]
     if dialect.get("comment"):
         options.append(f"comment={quote_literal(dialect['comment'])}")
@@ -140,6 +146,9 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, file: LandedFile | str, stage:
             f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({source}, {', '.join(options)})"
         )
     except duckdb.Error as error:
+        if typed:  # the type sniffer's error hides the cause (a ragged line, an encoding): the strict text read names it
+            read_csv_text(con, file, stage, dialect, path_column)
+            raise Rejected("malformed_csv", f"DuckDB reads the file as text but cannot infer its column types: {diagnose.error_text(error)}") from None
         raise _read_error(error, file, dialect) from None
 
 
@@ -197,7 +206,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, file: LandedFile, fp: Fingerprint,
                 "splits its header into the contract's columns.",
                 detected_columns=dialect["columns"],
             )
-    read_csv_text(con, file, stage, dialect)
+    read_csv_text(con, file, stage, dialect, typed=contract is None)
     return validate_staged(con, stage, dialect, contract, textual=True)
 
 
@@ -261,9 +270,7 @@ def validate_staged(con: duckdb.DuckDBPyConnection, stage: str, detected: dict[s
         columns = [renames.get(c, c) for c in columns]
         detected["renamed"] = renames
     staged = Staged(stage, rows, columns, detected)
-    if contract is None:
-        if textual:  # uncontracted CSV: let DuckDB infer types from the text it read strictly
-            staged.select_sql = "*"
+    if contract is None:  # an uncontracted file keeps the types its reader inferred
         return staged
     missing = [c for c in contract.required_columns if c not in columns]
     if missing:
@@ -315,15 +322,3 @@ def _bad_value(column: Column) -> str:
 
 def describe(detected: dict[str, Any]) -> str:
     return json.dumps(detected, default=str, sort_keys=True)
-
-
-def infer_csv_types(con: duckdb.DuckDBPyConnection, file: LandedFile, stage: str, staged: Staged) -> None:
-    """Uncontracted CSV: re-read with the validated dialect, letting DuckDB infer column types."""
-    d = staged.detected
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM read_csv({quote_literal(str(file.path))}, "
-        f"delim={quote_literal(d['delimiter'])}, quote={quote_literal(d['quote'] or '')}, escape={quote_literal(d['escape'] or '')}, "
-        f"header={'true' if d['has_header'] else 'false'}, skip={int(d['skip_rows'])}, encoding={quote_literal(d['encoding'])}, "
-        f"names=[{', '.join(quote_literal(c) for c in d['columns'])}], strict_mode=true, null_padding=false, sample_size=-1"
-        + (f", comment={quote_literal(d['comment'])})" if d.get("comment") else ")")
-    )

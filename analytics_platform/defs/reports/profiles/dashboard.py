@@ -238,9 +238,11 @@ def figures(p: dict[str, Any]) -> dict[str, list[Figure]]:
 
 
 def build_page(p: dict[str, Any], model: dict[str, Any] | None = None) -> Page:
-    """The page of a profile; ``model``: the dataset's stored model analysis, shown after the insights."""
+    """The page of a profile; ``model``: the dataset's stored model analysis, shown after the insights
+    when it was trained on the profiled files (a model of earlier files is being retrained: not shown)."""
     from analytics_platform.defs.reports.dataset_models.charts import section  # it draws with this module's helpers
 
+    model = model if model and model.get("fingerprint") == p.get("fingerprint") else None
     sections = [Section("Summary", kpis=_kpis(p)), Section("What the data says", [Notes([i["text"] for i in p["insights"]])]), section(model)]
     skipped = len([c for c in p["columns"] if c["kind"] == "measure"]) - MAX_HISTOGRAMS
     for title, figs in figures(p).items():

@@ -13,8 +13,23 @@ KEY_KINDS = ("identifier", "code", "time", "category", "boolean")  # measures id
 PAIR_CANDIDATES = 6
 
 
-def primary_key(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dict[str, Any]], rows: int) -> list[str]:
-    """Columns that identify a row: never null, never repeated, not floating point."""
+def key_and_duplicates(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dict[str, Any]], rows: int) -> tuple[list[str], int]:
+    """(candidate key, exact duplicate rows), each known from the other where it can be: a table with a
+    unique column has no duplicate rows, and a table with duplicate rows has no key (two equal rows agree
+    in every column). So the pair search, one scan with up to 15 distinct counts of pairs (6 s of a 1M-row
+    profile), runs only on tables with neither."""
+    key = primary_key(con, cols, stats, rows, pairs=False)
+    if key:
+        return key, 0
+    duplicates = duplicate_rows(con, rows)
+    if duplicates > 0:
+        return [], duplicates
+    return primary_key(con, cols, stats, rows), duplicates
+
+
+def primary_key(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str, dict[str, Any]], rows: int, pairs: bool = True) -> list[str]:
+    """Columns that identify a row: never null, never repeated, not floating point (one column, else
+    a pair when ``pairs``)."""
     if rows < 2:
         return []
     usable = [
@@ -32,15 +47,24 @@ def primary_key(con: duckdb.DuckDBPyConnection, cols: list[Col], stats: dict[str
         if s["unique"]:
             return [best.name]
     pool = sorted(usable, key=lambda c: -(stats[c.name].get("distinct") or 0))[:PAIR_CANDIDATES]
-    pairs = [(a, b) for i, a in enumerate(pool) for b in pool[i + 1 :]]
-    if not pairs:
+    candidates = [(a, b) for i, a in enumerate(pool) for b in pool[i + 1 :] if pairs and _combinations(stats, a, b) >= rows]
+    if not candidates:
         return []
-    counts = aggregate(con, {(a.name, b.name): f"count(DISTINCT ({a.q}, {b.q}))" for a, b in pairs})
-    unique = [(a, b) for a, b in pairs if counts[(a.name, b.name)] == rows]
+    counts = aggregate(con, {(a.name, b.name): f"count(DISTINCT ({a.q}, {b.q}))" for a, b in candidates})
+    unique = [(a, b) for a, b in candidates if counts[(a.name, b.name)] == rows]
     if not unique:
         return []
     a, b = min(unique, key=lambda p: (rank[stats[p[0].name]["kind"]] + rank[stats[p[1].name]["kind"]], cols.index(p[0]), cols.index(p[1])))
     return sorted([a.name, b.name], key=lambda n: [c.name for c in cols].index(n))
+
+
+def _combinations(stats: dict[str, dict[str, Any]], a: Col, b: Col) -> float:
+    """At most how many distinct (a, b) pairs there can be (approximate counts given 25 % room)."""
+    def most(c: Col) -> float:
+        s = stats[c.name]
+        return (s.get("distinct") or 0) * (1 if s.get("distinct_exact") else 1.25)
+
+    return most(a) * most(b)
 
 
 def duplicate_rows(con: duckdb.DuckDBPyConnection, rows: int) -> int:

@@ -156,8 +156,7 @@ def compute_profile(con: duckdb.DuckDBPyConnection, dataset: str, state: Dataset
     category_name = main_category(cols, stats, rows)
     by_name = {c.name: c for c in cols}
     segment = segments.split(con, by_name[category_name], by_name[measure_name]) if category_name and measure_name else None
-    key = keys.primary_key(con, cols, stats, rows)
-    duplicates = keys.duplicate_rows(con, rows)
+    key, duplicates = keys.key_and_duplicates(con, cols, stats, rows)
     clock.lap("keys_and_segments")
     con.execute(f"DROP TABLE IF EXISTS {WORK_TABLE}")
 
