@@ -71,7 +71,7 @@ def _round(run: ScaleRun, at_once: int, sizes: dict[str, int]) -> dict:
                                     log=run.logs / f"at-once-{at_once}-{source}.log")
                 tables = result.data.get("rows_per_table", {})  # the whole lake's ledger: this source's tables only
                 per_source[source] = {"ok": result.ok, "seconds": round(result.seconds, 2), "step_seconds": result.data.get("step_seconds"),
-                                      "rows": sum(n for table, n in tables.items() if table.startswith(f"{source}__")),
+                                      "rows": sum(n for table, n in tables.items() if table.split(".")[-1].strip('"').startswith(f"{source}__")),
                                       "output_tail": "" if result.ok else result.output[-1500:]}
 
             threads.append(threading.Thread(target=work))
