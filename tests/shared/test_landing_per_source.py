@@ -4,6 +4,9 @@ keeps one source's batches in order; embedded, and for the first load, one run t
 
 from __future__ import annotations
 
+import os
+import time
+
 import dagster as dg
 import pytest
 
@@ -21,6 +24,8 @@ def _requests(instance: dg.DagsterInstance, landing) -> list[dg.RunRequest]:
 
 def test_a_run_per_source_once_every_source_was_loaded(shared_env, tmp_path, monkeypatch: pytest.MonkeyPatch):
     write_landing(generate(seed=5, scale=0.01, days=2), tmp_path / "landing")
+    for path in (tmp_path / "landing").rglob("*.*"):  # delivered a minute ago: settled (SETTLE_SECONDS)
+        os.utime(path, (time.time() - 60, time.time() - 60))
     with dg.instance_for_test() as instance:
         (first,) = _requests(instance, tmp_path / "landing")  # a fresh warehouse: one run, every source
         assert first.tags["analytics/ingestion"] == "landing"

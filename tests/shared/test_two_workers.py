@@ -50,10 +50,15 @@ else:
     with dg.build_sensor_context(instance=instance, cursor=cursor.read_text() if cursor.exists() else None,
                                  resources={"warehouse": WarehouseResource()}, definitions=defs) as context:
         tick = landing_sensor(context)
-    (request,) = tick.run_requests
     cursor.write_text(tick.cursor)
-    selection = [k for k in request.asset_selection if k.to_user_string() not in plan["skip"]]
-    run_config, tags = request.run_config, request.tags
+    # one run for what the sensor requested (the daemon launches a request per source, once every
+    # source was loaded: worker b's three sources would be three runs; here they are one)
+    requests = tick.run_requests
+    keys = {k for r in requests for k in r.asset_selection}
+    selection = sorted((k for k in keys if k.to_user_string() not in plan["skip"]), key=lambda k: k.to_user_string())
+    files = sorted(f for r in requests for f in r.run_config["ops"]["raw_tables"]["config"]["files"])
+    run_config = {"ops": {"raw_tables": {"config": {"files": files, "settle_seconds": 0.0}}}}
+    tags = {"analytics/ingestion": "+".join(sorted(r.tags["analytics/ingestion"] for r in requests))}
 job = defs.resolve_implicit_global_asset_job_def()
 time.sleep(max(0.0, start - time.time()))
 began = time.time()
