@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown stage(s) {sorted(unknown)}")
     if args.warehouse == "shared":
         from analytics_platform.shared.servers import shared_servers
+
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run stops its servers too (the context exits)
 
         with shared_servers() as servers:
             scale_module.SHARED = servers

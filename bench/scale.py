@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from analytics_platform.settings import environment
 from analytics_platform.shared.servers import SharedServers
 from bench import report
 from bench.procs import Result, dir_size, run_cmd, run_worker
@@ -213,11 +214,12 @@ class ScaleRun:
         from analytics_platform.resources import WarehouseResource
         from bench import latency
 
-        settings = WarehouseResource(state_dir=str(self.state), landing_dir=str(self.landing)).settings
+        env = self.env(self.landing, self.state, self.home)
         log(f"scale {self.scale:g}: latency with dagster dev ({len(self.latency_files)} files dropped)")
         try:
-            out = latency.measure(self.env(self.landing, self.state, self.home), self.home, self.landing,
-                                  self.latency_files, self.generated, settings, log_dir=self.logs)
+            with environment(env):  # the harness polls the warehouse and the instance dagster dev uses (shared: on the servers)
+                settings = WarehouseResource(state_dir=str(self.state), landing_dir=str(self.landing)).settings
+                out = latency.measure(env, self.home, self.landing, self.latency_files, self.generated, settings, log_dir=self.logs)
             out["available"] = True
             out["goal_seconds"] = report.LATENCY_GOAL_SECONDS
         except Exception as error:  # noqa: BLE001 - reported, the harness goes on

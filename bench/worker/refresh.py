@@ -1,7 +1,7 @@
 """One more day of files, the way the running platform handles it, in this process.
 
 The real landing sensor is evaluated before and after the files are copied in (so its cursor
-knows the earlier files); its run request (load + the dbt models above) is executed, then
+knows the earlier files); its run request (load + the dbt models above; shared mode: a request per source, one after the other) is executed, then
 declarative automation is evaluated and whatever it requests is run, until it requests nothing:
 what the daemon would launch, without the daemon's launch latency.
 """
@@ -58,8 +58,9 @@ def measure(args: dict) -> dict:
         known_runs = {r.run_id for r in instance.get_runs()}
         since = time.time()
         started = time.perf_counter()
-        (request,) = sensor(before.cursor).run_requests
-        results = [run(request.asset_selection, request.run_config, request.tags)]
+        # one run; in shared mode one per source, run here one after the other (their dbt steps take turns anyway)
+        requests = sensor(before.cursor).run_requests
+        results = [run(r.asset_selection, r.run_config, r.tags) for r in requests]
         landing_seconds = time.perf_counter() - started
         rounds: list[list[str]] = []
         while (due := requested(automation := dg.evaluate_automation_conditions(defs=defs, instance=instance,
@@ -70,7 +71,7 @@ def measure(args: dict) -> dict:
                 break
         seconds = time.perf_counter() - started
     out = {"ok": all(r.success for r in results), "seconds": seconds, "landing_run_seconds": landing_seconds,
-           "landing_run_assets": sorted(k.to_user_string() for k in request.asset_selection),
+           "landing_run_assets": sorted({k.to_user_string() for r in requests for k in r.asset_selection}), "landing_runs": len(requests),
            "automation_rounds": rounds, "summary": buffer.getvalue()[-3000:]}
     out.update(run_stats(instance, known_runs))
     out["dbt"] = dbt_run_results(Path(args["state"]), since)
