@@ -72,3 +72,24 @@ def test_a_new_warehouse_reuses_the_installed_parse(tmp_path: Path, monkeypatch:
         project.dbt_resource().cli(["ls", "--select", "fct_orders"], target_path=target).wait()
     log = (target / "dbt.log").read_text()
     assert "Unable to do partial parsing" not in log, log[-3000:]
+
+
+def test_dbt_loads_the_offline_extensions_unverified_and_downloads_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """dbt's DuckDB takes its extensions from the pinned wheels without hashing each file again
+    (the signature check cost every dbt start 0.43 s, ``dbt_plugin.py``), and autoinstall is off:
+    with unsigned extensions allowed, nothing may come from the network."""
+    import duckdb
+
+    from analytics_platform import dbt_plugin, warehouse
+
+    monkeypatch.setenv("ANALYTICS_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("ANALYTICS_DBT_PARENT_PID", raising=False)
+    monkeypatch.setattr(dbt_plugin, "_command", lambda: "parse")  # a read-only command: no writer lock
+    config: dict = {}
+    dbt_plugin.Plugin.update_connection_config(object.__new__(dbt_plugin.Plugin), None, config)
+    con = duckdb.connect(":memory:", config=config)
+    settings = load_settings()
+    warehouse.prepare(con, settings)  # what configure_connection loads
+    loaded = {name for name, is_loaded in con.execute("SELECT extension_name, loaded FROM duckdb_extensions()").fetchall() if is_loaded}
+    assert {"ducklake", "sqlite_scanner"} <= loaded
+    assert con.execute("SELECT current_setting('allow_unsigned_extensions'), current_setting('autoinstall_known_extensions')").fetchone() == (True, False)
