@@ -33,6 +33,9 @@ def test_sensor_adds_a_partition_per_dataset_and_requests_one_run_each(profiled:
     assert isinstance(models, dg.SensorResult)
     expected = sorted(n for n in profiled["materializations"] if selections[n] == PROFILE_FIRST)
     assert "breast_cancer" in expected and [(r.partition_key, list(r.asset_selection)) for r in models.run_requests] == [(n, MODEL_ONLY) for n in expected]
+    # The run queue starts every queued dashboard run before any model run (higher dagster/priority first).
+    assert {int(r.tags.get("dagster/priority", 0)) for r in result.run_requests} == {0}
+    assert {int(r.tags["dagster/priority"]) for r in models.run_requests} == {-1}
     context = dg.build_sensor_context(instance=profiled["instance"], resources=profiled["resources"], cursor=models.cursor)
     assert isinstance(uncontracted_profile_sensor(context), dg.SkipReason)
 

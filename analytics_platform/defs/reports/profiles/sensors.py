@@ -8,7 +8,9 @@ the dashboard and the contract (``PROFILE_FIRST``): the dashboard is there in se
 waits for a model (training takes a minute or more, and 20 datasets landing together would queue
 behind each other's models). Once the stored profile is of the current files, a later tick runs
 the model and renders the dashboard again with it (``MODEL_ONLY``); a changed (added, edited,
-removed) YAML alone does the same. A dataset with no target runs all four in one run
+removed) YAML alone does the same. Model runs carry a lower ``dagster/priority``, so the run queue
+starts every queued dashboard run before any of them, also when a landing run's commits spread the
+datasets over several ticks. A dataset with no target runs all four in one run
 (``EVERYTHING``): its model is a sentence saying why there is none. The cursor keeps, per dataset, the files and YAML last requested
 and the files the model was last requested for; the run key is dataset + that state, so a retried
 tick never runs the same content twice.
@@ -37,6 +39,8 @@ EVERYTHING = [PROFILE_KEY, MODEL_KEY, DASHBOARD_KEY, CONTRACT_KEY]
 PROFILE_FIRST = [PROFILE_KEY, DASHBOARD_KEY, CONTRACT_KEY]
 MODEL_ONLY = [MODEL_KEY, DASHBOARD_KEY]
 NO_TARGET_FILE = "no-target-file"
+PRIORITY_TAG = "dagster/priority"
+MODEL_PRIORITY = "-1"  # below the default 0 of the profile runs
 
 
 def target_fingerprint(datasets_dir: Path, dataset: str) -> str:
@@ -118,7 +122,8 @@ def uncontracted_profile_sensor(context: dg.SensorEvaluationContext, warehouse: 
                 partition_key=name,
                 asset_selection=keys,
                 # "profile" for both: dagster.yaml caps these runs at 2, so ingestion always finds a run slot.
-                tags={"analytics/report": "profile", "analytics/dataset": name},
+                # A model run queues behind every dashboard run (the queue takes higher priorities first).
+                tags={"analytics/report": "profile", "analytics/dataset": name, **({PRIORITY_TAG: MODEL_PRIORITY} if keys == MODEL_ONLY else {})},
             )
             for name, keys in runs.items()
         ],
